@@ -1,0 +1,1 @@
+"""The tasks function: task CRUD and health checks."""

@@ -1,0 +1,12 @@
+"""The tasks function: `tasks_api.app.handler` is its Lambda entry point."""
+
+from tasks_api.routes import health_router, router
+from todo_common.api import create_app
+from todo_common.lambda_handler import lambda_handler
+
+app = create_app(
+    title="Todo API: tasks",
+    description="Each user's tasks, reachable only with that user's token.",
+    routers=[health_router, router],
+)
+handler = lambda_handler(app)

@@ -1,0 +1,1 @@
+"""The common layer: what the auth, tasks and chat functions share."""

@@ -1,0 +1,36 @@
+"""Wraps a FastAPI app as a Lambda handler for API Gateway HTTP API (payload v2.0) events."""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mangum import Mangum
+from starlette.types import ASGIApp
+
+from todo_common.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def lambda_handler(app: ASGIApp) -> LambdaHandler:
+    """Mangum (lifespan off: startup would otherwise run on every invocation) under Powertools.
+
+    The correlation id is API Gateway's request id. The event is never logged: it carries the
+    Authorization header and request bodies with passwords.
+    """
+    adapter = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        response: dict[str, Any] = adapter(event, context)  # type: ignore[arg-type]
+        http = event.get("requestContext", {}).get("http", {})
+        logger.info(
+            "Request handled",
+            extra={"method": http.get("method"), "path": http.get("path"), "status": response.get("statusCode")},
+        )
+        return response
+
+    return handler

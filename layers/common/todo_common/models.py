@@ -1,0 +1,119 @@
+"""Tables and the API's request/response schemas.
+
+Validation lives here once: the REST routes and the chat tools accept the same shapes.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, ConfigDict, PlainSerializer, StringConstraints, model_validator
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Identity, Index, String, Text, false, func
+from sqlmodel import Field, SQLModel
+
+BIGINT_MAX = 2**63 - 1
+TITLE_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 1000
+
+
+def clean_text(value: str) -> str:
+    """Reject text Postgres cannot store: NUL characters and lone UTF-16 surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
+    AfterValidator(clean_text),
+]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(clean_text)]
+TaskId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
+
+
+def _timestamp_column() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (Index("uq_users_email_lower", func.lower(Column("email", Text)), unique=True),)
+
+    id: str = Field(sa_column=Column(Text, primary_key=True))
+    email: str = Field(sa_column=Column(Text, nullable=False))
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_timestamp_column())
+
+
+class UserPublic(SQLModel):
+    id: str
+    email: str
+    created_at: UtcDatetime
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    # The per-user list in its default order reads this index; lookups by id use the primary key.
+    __table_args__ = (Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),)
+
+    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    user_id: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(sa_column=Column(String(TITLE_MAX_LENGTH), nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(String(DESCRIPTION_MAX_LENGTH)))
+    completed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    created_at: datetime = Field(sa_column=_timestamp_column())
+    updated_at: datetime = Field(sa_column=_timestamp_column())
+
+
+class _StrictInput(SQLModel):
+    # Strict: "yes" is not a boolean and 1 is not a title. Unknown fields (such as `id` or
+    # `user_id` in a round-tripped task) are ignored; ownership never comes from the body.
+    model_config = ConfigDict(strict=True)
+
+
+class TaskCreate(_StrictInput):
+    title: Title
+    description: Description | None = None
+    completed: bool = False
+
+
+class TaskReplace(TaskCreate):
+    """PUT: the whole task; what is left out goes back to its default."""
+
+
+class TaskPatch(_StrictInput):
+    """PATCH: only the fields that are sent change (`description: null` clears it)."""
+
+    title: Title | None = None
+    description: Description | None = None
+    completed: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> Self:
+        for name in ("title", "completed"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class TaskCompletion(_StrictInput):
+    completed: bool
+
+
+class TaskPublic(SQLModel):
+    id: int
+    user_id: str
+    title: str
+    description: str | None
+    completed: bool
+    created_at: UtcDatetime
+    updated_at: UtcDatetime

@@ -1,0 +1,80 @@
+"""Configuration from the environment (and a local `.env` file), read once per execution environment."""
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_LLM_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
+MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output are brute-forceable (RFC 7518 §3.2)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    DATABASE_URL: SecretStr | None = None
+    SECRET_KEY: SecretStr | None = None
+    ALGORITHM: str = "HS256"
+    ACCESS_TOKEN_EXPIRE_MINUTES: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = 30
+    BETTER_AUTH_SECRET: SecretStr | None = None
+    JWKS_URL: str | None = None
+    JWT_ISSUER: str | None = None
+    JWT_AUDIENCE: str | None = None
+    GEMINI_API_KEY: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_GEMINI_API_KEY")
+    )
+    LLM_BASE_URL: str = DEFAULT_LLM_BASE_URL
+    LLM_MODEL: str = "gemini-3-flash"
+    PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
+    BCRYPT_ROUNDS: Annotated[int, Field(ge=4, le=31)] = 12
+    # A pooled connection idle for longer than this is pinged before reuse (a frozen Lambda
+    # environment may wake up to a connection the server or a NAT has long dropped).
+    DB_PING_AFTER_IDLE_SECONDS: Annotated[float, Field(ge=0)] = 30.0
+    DB_CONNECT_TIMEOUT_SECONDS: Annotated[int, Field(ge=1, le=60)] = 10
+
+    @field_validator("ALGORITHM")
+    @classmethod
+    def _only_hs256(cls, value: str) -> str:
+        if value != "HS256":
+            raise ValueError("only HS256 is supported for tokens signed with SECRET_KEY")
+        return value
+
+    @field_validator("SECRET_KEY", "BETTER_AUTH_SECRET")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes long")
+        return value
+
+    @field_validator(
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "BETTER_AUTH_SECRET",
+        "JWKS_URL",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+        "GEMINI_API_KEY",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this execution environment (cached: read at cold start, not per request)."""
+    return Settings()
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Normalise `postgres://` and `postgresql://` URLs to SQLAlchemy's psycopg 3 dialect.
+
+    The query string (`sslmode`, `channel_binding`, …) passes through to libpq untouched.
+    """
+    url = make_url(database_url)
+    if url.drivername not in ("postgres", "postgresql", "postgresql+psycopg"):
+        raise ValueError("DATABASE_URL must be a postgres:// or postgresql:// URL")
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

@@ -1,0 +1,127 @@
+"""The task operations, always scoped to one user: the REST routes and the chat tools call these.
+
+Every operation is a single SQL statement (writes use `RETURNING`), so on the autocommit engine
+each one costs exactly one round trip to Postgres.
+"""
+
+from typing import Any, Literal
+
+from pydantic import Field
+from sqlalchemy import Select, delete, func, insert, not_, or_, select, true, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, SQLModel, col
+
+from todo_common.errors import NotFoundError
+from todo_common.models import BIGINT_MAX, Task, TaskCreate, TaskPatch, TaskReplace, Title
+
+TaskStatus = Literal["all", "pending", "completed"]
+SortField = Literal["created_at", "updated_at", "title", "id"]
+SortOrder = Literal["asc", "desc"]
+
+MAX_PAGE_SIZE = 500
+
+
+class TaskQuery(SQLModel):
+    """Filters, order and page of a task list."""
+
+    status: TaskStatus = "all"
+    q: Title | None = Field(default=None, description="case-insensitive search in title and description")
+    sort: SortField = "created_at"
+    order: SortOrder = "desc"
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0, le=BIGINT_MAX)
+
+
+class TaskNotFound(NotFoundError):
+    def __init__(self) -> None:
+        super().__init__("Task not found")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _owned(user_id: str, task_id: int) -> list[Any]:
+    return [col(Task.id) == task_id, col(Task.user_id) == user_id]
+
+
+def _returning_one(session: Session, statement: Any) -> Task:
+    task = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
+    if task is None:
+        raise TaskNotFound()
+    return task
+
+
+def create_task(session: Session, user_id: str, data: TaskCreate) -> Task:
+    return _returning_one(session, insert(Task).values(user_id=user_id, **data.model_dump()).returning(Task))
+
+
+def get_task(session: Session, user_id: str, task_id: int) -> Task:
+    return _returning_one(session, select(Task).where(*_owned(user_id, task_id)))
+
+
+def list_tasks(session: Session, user_id: str, query: TaskQuery) -> tuple[list[Task], int]:
+    """One page of the user's tasks and the number of all tasks that match, in one statement."""
+    conditions: list[Any] = [col(Task.user_id) == user_id]
+    if query.status != "all":
+        conditions.append(col(Task.completed).is_(query.status == "completed"))
+    if query.q:
+        pattern = f"%{_escape_like(query.q)}%"
+        conditions.append(
+            or_(col(Task.title).ilike(pattern, escape="\\"), col(Task.description).ilike(pattern, escape="\\"))
+        )
+
+    total = select(func.count().label("total")).select_from(Task).where(*conditions).subquery("total")
+    page = (
+        select(Task)
+        .where(*conditions)
+        .order_by(*_ordering(col(getattr(Task, query.sort)), col(Task.id), query.order))
+        .limit(query.limit)
+        .offset(query.offset)
+    ).subquery("page").lateral()
+    page_task = aliased(Task, page)
+    # LEFT JOIN LATERAL: the count comes back even when the page is empty.
+    statement: Select[tuple[int, Task]] = (
+        select(total.c.total, page_task)
+        .select_from(total)
+        .outerjoin(page, true())
+        .order_by(*_ordering(page.c[query.sort], page.c.id, query.order))
+    )
+    rows = session.execute(statement).all()
+    return [task for _total, task in rows if task is not None], rows[0][0]
+
+
+def _ordering(sort_column: Any, id_column: Any, order: SortOrder) -> list[Any]:
+    """Sort by the chosen column, then by id so that pages never overlap or skip."""
+    if order == "asc":
+        return [sort_column.asc(), id_column.asc()]
+    return [sort_column.desc(), id_column.desc()]
+
+
+def _update(session: Session, user_id: str, task_id: int, values: dict[str, Any]) -> Task:
+    statement = (
+        update(Task).where(*_owned(user_id, task_id)).values(**values, updated_at=func.now()).returning(Task)
+    )
+    return _returning_one(session, statement)
+
+
+def replace_task(session: Session, user_id: str, task_id: int, data: TaskReplace) -> Task:
+    return _update(session, user_id, task_id, data.model_dump())
+
+
+def patch_task(session: Session, user_id: str, task_id: int, data: TaskPatch) -> Task:
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return get_task(session, user_id, task_id)
+    return _update(session, user_id, task_id, changes)
+
+
+def set_completion(session: Session, user_id: str, task_id: int, completed: bool | None) -> Task:
+    """Mark the task completed or pending; `None` toggles it."""
+    value = not_(col(Task.completed)) if completed is None else completed
+    return _update(session, user_id, task_id, {"completed": value})
+
+
+def delete_task(session: Session, user_id: str, task_id: int) -> Task:
+    """Delete the task and return it as it was."""
+    return _returning_one(session, delete(Task).where(*_owned(user_id, task_id)).returning(Task))

@@ -1,0 +1,178 @@
+"""Verification of bearer tokens: ours and Better Auth's.
+
+Accepted:
+- HS256 signed with `SECRET_KEY` (tokens the auth function issues) or `BETTER_AUTH_SECRET`;
+- EdDSA, ES256, ES512, RS256 and PS256 signed by a key published at `JWKS_URL` (Better Auth's JWT
+  plugin).
+
+The key decides which algorithms are allowed, never the token's header: a token that claims
+`HS256` is only ever checked against the shared secrets, and one that claims an asymmetric
+algorithm only against a JWKS key of the matching type. So `alg: none` and HS256 tokens signed with
+a public key are refused.
+"""
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from jwt import PyJWK, PyJWKSet
+
+from todo_common.settings import Settings
+
+ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES512", "RS256", "PS256"})
+MAX_TOKEN_LENGTH = 8192
+MAX_SUBJECT_LENGTH = 255
+CLOCK_SKEW_SECONDS = 10
+# Better Auth signs its cookie session cache with the same keys; that JWT is not a login token.
+SESSION_CACHE_AUDIENCE = "better-auth:session-cache"
+_DEFAULT_ALGORITHMS = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256", ("EC", "P-521"): "ES512"}
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not signed by a key we trust (→ 401)."""
+
+
+class KeysUnavailable(Exception):
+    """The JWKS could not be fetched, so the token cannot be checked now (→ 503)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified token says the caller is."""
+
+    user_id: str
+    email: str | None
+    claims: dict[str, Any] = field(repr=False)
+
+
+def _allowed_algorithms(key: PyJWK) -> list[str]:
+    """The algorithms a JWKS key may verify, from its own type (and its `alg`, when it states one)."""
+    data: dict[str, Any] = key._jwk_data  # noqa: SLF001 - PyJWK keeps the JWK it was built from here
+    kty, crv, stated = data.get("kty"), data.get("crv"), data.get("alg")
+    if kty == "RSA":
+        allowed = ["RS256", "PS256"]
+    elif (kty, crv) in _DEFAULT_ALGORITHMS:
+        allowed = [_DEFAULT_ALGORITHMS[(kty, crv)]]
+    else:
+        allowed = []  # symmetric or unknown key types never verify anything
+    if stated is None:
+        return allowed
+    return [stated] if stated in allowed else []
+
+
+class JwksCache:
+    """The signing keys at a JWKS URL, cached per execution environment.
+
+    An unknown `kid` (key rotation) triggers a refetch, at most once per `refetch_interval` so that
+    a flood of made-up `kid`s cannot turn into a flood of requests to the auth server. Keys are also
+    refreshed after `max_age`; if that refresh fails, the keys already known keep working.
+    """
+
+    def __init__(
+        self, url: str, *, timeout: float = 3.0, refetch_interval: float = 30.0, max_age: float = 3600.0
+    ) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.refetch_interval = refetch_interval
+        self.max_age = max_age
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    def key(self, kid: object) -> PyJWK:
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("token header has no key id")
+        with self._lock:
+            now = time.monotonic()
+            stale = self._fetched_at is None or now - self._fetched_at > self.max_age
+            unknown = kid not in self._keys
+            may_refetch = self._fetched_at is None or now - self._fetched_at > self.refetch_interval
+            if stale or (unknown and may_refetch):
+                self._refresh(now)
+            if kid not in self._keys:
+                raise InvalidToken("token is signed with an unknown key")
+            return self._keys[kid]
+
+    def _refresh(self, now: float) -> None:
+        try:
+            with urllib.request.urlopen(self.url, timeout=self.timeout) as response:  # noqa: S310 - URL from config
+                document = json.loads(response.read(1024 * 1024))
+            keys = PyJWKSet.from_dict(document).keys
+        except (OSError, ValueError, jwt.PyJWTError) as exc:
+            if not self._keys:
+                raise KeysUnavailable("the JWKS could not be fetched") from exc
+            self._fetched_at = now  # keep the known keys; try again after the interval
+            return
+        self._keys = {key.key_id: key for key in keys if key.key_id and _allowed_algorithms(key)}
+        self._fetched_at = now
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        secrets: list[str],
+        jwks: JwksCache | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
+    ) -> None:
+        self.secrets = secrets
+        self.jwks = jwks
+        self.issuer = issuer
+        self.audience = audience
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "TokenVerifier":
+        secrets = [s.get_secret_value() for s in (settings.SECRET_KEY, settings.BETTER_AUTH_SECRET) if s is not None]
+        jwks = JwksCache(settings.JWKS_URL) if settings.JWKS_URL else None
+        return cls(secrets, jwks, settings.JWT_ISSUER, settings.JWT_AUDIENCE)
+
+    def verify(self, token: str) -> Principal:
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("token is empty or too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("token is malformed") from exc
+        algorithm = header.get("alg")
+        candidates: list[tuple[Any, list[str]]]
+        if algorithm == "HS256":
+            candidates = [(secret, ["HS256"]) for secret in self.secrets]
+        elif algorithm in ASYMMETRIC_ALGORITHMS and self.jwks is not None:
+            jwk = self.jwks.key(header.get("kid"))
+            # The raw public key with our own allow-list: a PyJWK would pin RSA keys to RS256.
+            candidates = [(jwk.key, _allowed_algorithms(jwk))]
+        else:
+            raise InvalidToken("token algorithm is not accepted")
+        for key, algorithms in candidates:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=algorithms,
+                    issuer=self.issuer,
+                    audience=self.audience,
+                    leeway=CLOCK_SKEW_SECONDS,
+                    options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+                )
+            except jwt.InvalidSignatureError:
+                continue  # maybe signed with the other shared secret
+            except jwt.PyJWTError as exc:
+                raise InvalidToken(str(exc)) from exc
+            return self._principal(claims)
+        raise InvalidToken("token signature is not valid")
+
+    @staticmethod
+    def _principal(claims: dict[str, Any]) -> Principal:
+        audience = claims.get("aud")
+        if audience == SESSION_CACHE_AUDIENCE or (isinstance(audience, list) and SESSION_CACHE_AUDIENCE in audience):
+            raise InvalidToken("a session-cache token is not an access token")
+        subject = claims["sub"]
+        # isprintable() also refuses NUL, control characters and lone surrogates.
+        if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH or not subject.isprintable():
+            raise InvalidToken("token subject is not a valid user id")
+        email = claims.get("email")
+        return Principal(user_id=subject, email=email if isinstance(email, str) else None, claims=claims)

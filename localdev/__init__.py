@@ -1,0 +1,1 @@
+"""Local development: the embedded Postgres, migrations, and one server for all functions."""

@@ -1,0 +1,124 @@
+"""One Postgres per test run, a fresh database migrated with Alembic, and the application's
+configuration, all set before any application module is imported (the engine is made at import).
+
+`TEST_DATABASE_URL` points the run at an existing server (a fresh database is created in it);
+otherwise an embedded Postgres is started for the run. The application reaches the database
+through a counting proxy (tests/support/pgproxy.py) so that tests can see every round trip.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pgserver
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.engine import URL, make_url
+
+from localdev.database import migrate
+from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer, hs256_token, new_user_id
+from support.pgproxy import CountingProxy
+
+
+class Database:
+    """The run's database: its direct URL, and the proxied one the application uses."""
+
+    def __init__(self, server_url: str) -> None:
+        self.name = f"todo_test_{uuid.uuid4().hex[:12]}"
+        self.server_url = server_url
+        server = make_url(server_url)
+        self.url = _render(server.set(database=self.name))
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        params = conninfo_to_dict(self.url)
+        host, port = str(params.get("host") or "localhost"), int(params.get("port") or 5432)
+        self.proxy = CountingProxy(f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port))
+        query = {k: v for k, v in server.query.items() if k not in ("host", "port", "sslmode")}
+        proxied = server.set(database=self.name, host="127.0.0.1", port=self.proxy.port, query=query)
+        self.app_url = _render(proxied.update_query_dict({"sslmode": "disable"}))
+
+    def drop(self) -> None:
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def _render(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+_state: dict[str, Any] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        pgdata = tempfile.mkdtemp(prefix="todo-test-pg-")
+        server_url = pgserver.get_server(pgdata, cleanup_mode="delete").get_uri()
+    database = Database(server_url)
+    migrate(database.url)
+    jwks = JwksServer()
+    _state.update(database=database, jwks=jwks)
+    os.environ.update(
+        DATABASE_URL=database.app_url,
+        SECRET_KEY=SECRET_KEY,
+        BETTER_AUTH_SECRET=BETTER_AUTH_SECRET,
+        JWKS_URL=jwks.url,
+        JWT_ISSUER=ISSUER,
+        JWT_AUDIENCE=AUDIENCE,
+        BCRYPT_ROUNDS="4",
+        POWERTOOLS_SERVICE_NAME="todo-tests",
+        POWERTOOLS_METRICS_NAMESPACE="TodoApiTests",
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "database" in _state and os.environ.get("TEST_DATABASE_URL"):
+        from todo_common.db import engine
+
+        engine.dispose()
+        _state["database"].drop()
+
+
+@pytest.fixture(scope="session")
+def database() -> Database:
+    return _state["database"]
+
+
+@pytest.fixture(scope="session")
+def jwks() -> JwksServer:
+    return _state["jwks"]
+
+
+@pytest.fixture
+def proxy(database: Database) -> Iterator[CountingProxy]:
+    database.proxy.reset()
+    yield database.proxy
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[psycopg.Connection[Any]]:
+    """A direct connection to the test database, beside the application's (not counted)."""
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        yield conn
+
+
+class User:
+    """A fresh user id (tests never share users, so they never see each other's tasks) and a token."""
+
+    def __init__(self) -> None:
+        self.id = new_user_id()
+        self.token = hs256_token(self.id)
+
+
+@pytest.fixture
+def user() -> User:
+    return User()
+
+
+@pytest.fixture
+def other_user() -> User:
+    return User()
