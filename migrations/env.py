@@ -5,8 +5,7 @@ from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
 import todo_common.models  # noqa: F401 - registers the tables on SQLModel.metadata
-from todo_common.settings import sqlalchemy_url
-from todo_common.settings import get_settings
+from todo_common.settings import get_settings, sqlalchemy_url
 
 
 def _url() -> str:

@@ -49,7 +49,14 @@ def _render(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
-_state: dict[str, Any] = {}
+class _Run:
+    """What pytest_configure sets up for the whole run."""
+
+    database: Database
+    jwks: JwksServer
+
+
+_run = _Run()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     database = Database(server_url)
     migrate(database.url)
     jwks = JwksServer()
-    _state.update(database=database, jwks=jwks)
+    _run.database, _run.jwks = database, jwks
     os.environ.update(
         DATABASE_URL=database.app_url,
         SECRET_KEY=SECRET_KEY,
@@ -76,27 +83,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if "database" in _state and os.environ.get("TEST_DATABASE_URL"):
+    if hasattr(_run, "database") and os.environ.get("TEST_DATABASE_URL"):
         from todo_common.db import engine
 
         engine.dispose()
-        _state["database"].drop()
+        _run.database.drop()
 
 
 @pytest.fixture(scope="session")
 def database() -> Database:
-    return _state["database"]
+    return _run.database
 
 
 @pytest.fixture(scope="session")
 def jwks() -> JwksServer:
-    return _state["jwks"]
+    return _run.jwks
 
 
 @pytest.fixture
-def proxy(database: Database) -> Iterator[CountingProxy]:
+def proxy(database: Database) -> CountingProxy:
     database.proxy.reset()
-    yield database.proxy
+    return database.proxy
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the handler of the function that template.yaml routes the request to.
 import base64
 import importlib
 import json
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,5 +123,3 @@ def call(method: str, path: str, **kwargs: Any) -> Response:
     if route is None:  # API Gateway answers unrouted requests itself
         return Response(404, {"content-type": "application/json"}, '{"message":"Not Found"}', {})
     return invoke(event, route)
-
-

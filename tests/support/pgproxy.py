@@ -21,6 +21,7 @@ class CountingProxy:
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._dead: set[socket.socket] = set()
+        self.refusing = False  # when set, new connections are closed at once (a database that is down)
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._server.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -53,6 +54,9 @@ class CountingProxy:
     def _accept(self) -> None:
         while True:
             client, _ = self._server.accept()
+            if self.refusing:
+                client.close()
+                continue
             server = self._connect_upstream()
             with self._lock:
                 self._pairs.append((client, server))
@@ -67,6 +71,7 @@ class CountingProxy:
             silent = client in self._dead
         if not silent:
             with suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)  # close() alone waits for the other pump's recv()
                 client.close()
 
     def _client_to_server(self, client: socket.socket, server: socket.socket) -> None:

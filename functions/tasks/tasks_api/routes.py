@@ -13,7 +13,7 @@ from todo_common.security import OwnerId
 health_router = APIRouter(tags=["health"])
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
 
-TaskIdPath = Annotated[int, Path(), TaskId]
+TaskIdPath = Annotated[TaskId, Path()]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task for this user"}}
 
 
@@ -64,7 +64,7 @@ def complete_task(
     owner: OwnerId,
     session: SessionDep,
     task_id: TaskIdPath,
-    data: Annotated[TaskCompletion | None, Body(description="`{\"completed\": bool}`; no body toggles")] = None,
+    data: Annotated[TaskCompletion | None, Body(description='`{"completed": bool}`; no body toggles')] = None,
 ) -> Any:
     return tasks.set_completion(session, owner, task_id, None if data is None else data.completed)
 

@@ -39,7 +39,9 @@ async def _not_found(_: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     logger.warning("Database unavailable", extra={"error": type(exc.__cause__ or exc).__name__})
-    return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {"detail": "Database unavailable, try again shortly"}, status_code=503, headers={"Retry-After": "5"}
+    )
 
 
 class InternalErrorMiddleware:

@@ -1,19 +1,19 @@
 """Wraps a FastAPI app as a Lambda handler for API Gateway HTTP API (payload v2.0) events."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from fastapi import FastAPI
 from mangum import Mangum
-from starlette.types import ASGIApp
 
 from todo_common.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def lambda_handler(app: ASGIApp) -> LambdaHandler:
+def lambda_handler(app: FastAPI) -> LambdaHandler:
     """Mangum (lifespan off: startup would otherwise run on every invocation) under Powertools.
 
     The correlation id is API Gateway's request id. The event is never logged: it carries the
@@ -33,4 +33,4 @@ def lambda_handler(app: ASGIApp) -> LambdaHandler:
         )
         return response
 
-    return handler
+    return cast(LambdaHandler, handler)  # the Powertools decorators are typed loosely

@@ -77,7 +77,7 @@ class Task(SQLModel, table=True):
 class _StrictInput(SQLModel):
     # Strict: "yes" is not a boolean and 1 is not a title. Unknown fields (such as `id` or
     # `user_id` in a round-tripped task) are ignored; ownership never comes from the body.
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True)  # type: ignore[assignment]  # SQLModelConfig extends ConfigDict
 
 
 class TaskCreate(_StrictInput):

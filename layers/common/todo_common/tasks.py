@@ -46,7 +46,7 @@ def _owned(user_id: str, task_id: int) -> list[Any]:
 
 
 def _returning_one(session: Session, statement: Any) -> Task:
-    task = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
+    task: Task | None = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
     if task is None:
         raise TaskNotFound()
     return task
@@ -73,12 +73,16 @@ def list_tasks(session: Session, user_id: str, query: TaskQuery) -> tuple[list[T
 
     total = select(func.count().label("total")).select_from(Task).where(*conditions).subquery("total")
     page = (
-        select(Task)
-        .where(*conditions)
-        .order_by(*_ordering(col(getattr(Task, query.sort)), col(Task.id), query.order))
-        .limit(query.limit)
-        .offset(query.offset)
-    ).subquery("page").lateral()
+        (
+            select(Task)
+            .where(*conditions)
+            .order_by(*_ordering(col(getattr(Task, query.sort)), col(Task.id), query.order))
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        .subquery("page")
+        .lateral()
+    )
     page_task = aliased(Task, page)
     # LEFT JOIN LATERAL: the count comes back even when the page is empty.
     statement: Select[tuple[int, Task]] = (
@@ -99,9 +103,7 @@ def _ordering(sort_column: Any, id_column: Any, order: SortOrder) -> list[Any]:
 
 
 def _update(session: Session, user_id: str, task_id: int, values: dict[str, Any]) -> Task:
-    statement = (
-        update(Task).where(*_owned(user_id, task_id)).values(**values, updated_at=func.now()).returning(Task)
-    )
+    statement = update(Task).where(*_owned(user_id, task_id)).values(**values, updated_at=func.now()).returning(Task)
     return _returning_one(session, statement)
 
 

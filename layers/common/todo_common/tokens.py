@@ -51,8 +51,8 @@ class Principal:
 
 def _allowed_algorithms(key: PyJWK) -> list[str]:
     """The algorithms a JWKS key may verify, from its own type (and its `alg`, when it states one)."""
-    data: dict[str, Any] = key._jwk_data  # noqa: SLF001 - PyJWK keeps the JWK it was built from here
-    kty, crv, stated = data.get("kty"), data.get("crv"), data.get("alg")
+    data: dict[str, Any] = key._jwk_data
+    kty, crv, stated = str(data.get("kty")), str(data.get("crv")), data.get("alg")
     if kty == "RSA":
         allowed = ["RS256", "PS256"]
     elif (kty, crv) in _DEFAULT_ALGORITHMS:
@@ -101,7 +101,10 @@ class JwksCache:
         try:
             with urllib.request.urlopen(self.url, timeout=self.timeout) as response:  # noqa: S310 - URL from config
                 document = json.loads(response.read(1024 * 1024))
-            keys = PyJWKSet.from_dict(document).keys
+            listed = document.get("keys") if isinstance(document, dict) else None
+            if not isinstance(listed, list):
+                raise ValueError("not a JWKS document")
+            keys = PyJWKSet([key for key in listed if isinstance(key, dict)]).keys
         except (OSError, ValueError, jwt.PyJWTError) as exc:
             if not self._keys:
                 raise KeysUnavailable("the JWKS could not be fetched") from exc

@@ -1,0 +1,57 @@
+# The README's commands. Everything they need is installed on first use: uv (from PyPI, into
+# .tools/ unless one is on PATH), Python 3.12 through uv, the locked dependencies into .venv/.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+UV_VERSION := 0.13.9
+SAM_CLI := aws-sam-cli==1.170.0
+SAM := $(UV) tool run --from $(SAM_CLI) sam
+export UV_PYTHON_DOWNLOADS ?= never
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := layers/common:functions/tasks:.
+export PATH := $(abspath $(dir $(UV))):$(PATH)
+
+.PHONY: dev test lint format typecheck check migrate validate build requirements token clean
+
+dev: .venv/.synced ## Run the API on http://127.0.0.1:$PORT (default 8000) with the embedded Postgres
+	$(UV) run --no-sync python -m localdev.server
+
+test: .venv/.synced ## Run the whole test suite against real Postgres
+	$(UV) run --no-sync pytest
+
+lint: .venv/.synced ## ruff and mypy
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync mypy layers/common functions/tasks localdev migrations tests
+
+format: .venv/.synced
+	$(UV) run --no-sync ruff check --fix .
+	$(UV) run --no-sync ruff format .
+
+check: lint test validate build ## Everything CI checks
+
+migrate: .venv/.synced ## Apply the migrations to DATABASE_URL
+	$(UV) run --no-sync alembic upgrade head
+
+validate: $(UV) ## sam validate --lint
+	$(SAM) validate --lint
+
+build: $(UV) ## sam build (arm64 wheels for the layer)
+	$(SAM) build
+
+requirements: $(UV) ## Regenerate the layer's requirements.txt from uv.lock
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-annotate --no-header \
+		-o layers/common/requirements.txt >/dev/null
+
+token: .venv/.synced ## Print a token for USER (default: dev-user) signed with the local SECRET_KEY
+	@$(UV) run --no-sync python -m localdev.token $(or $(USER_ID),dev-user)
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+clean:
+	rm -rf .venv .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""The pooled connection survives Postgres closing it between invocations (Neon suspending an idle
+compute, a restart, a network that forgot the connection while the Lambda environment was frozen)."""
+
+import select
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from conftest import User
+from support.events import call
+from support.pgproxy import CountingProxy
+from todo_common.db import engine
+
+
+def _terminate_app_connections(db: psycopg.Connection[Any]) -> int:
+    row = db.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'todo-tests' AND datname = current_database()"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _pooled_connection() -> psycopg.Connection[Any]:
+    [record] = list(engine.pool._pool.queue)  # type: ignore[attr-defined]
+    connection: psycopg.Connection[Any] = record.dbapi_connection
+    return connection
+
+
+def _wait_until_client_sees_close(connection: psycopg.Connection[Any], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not select.select([connection.fileno()], [], [], 0.01)[0]:
+        assert time.monotonic() < deadline, "the close never reached the client"
+
+
+def _age_pooled_connection(seconds: float) -> None:
+    """Make the idle pooled connection look `seconds` older (as after a long freeze)."""
+    for record in engine.pool._pool.queue:  # type: ignore[attr-defined]
+        record.info["todo_last_used"] -= seconds
+
+
+@pytest.fixture
+def warm(user: User, proxy: CountingProxy) -> None:
+    assert call("GET", f"/api/{user.id}/tasks", token=user.token).status == 200
+
+
+@pytest.mark.usefixtures("warm")
+def test_request_after_server_closed_connection_succeeds(
+    user: User, db: psycopg.Connection[Any], proxy: CountingProxy
+) -> None:
+    assert _terminate_app_connections(db) == 1
+    _wait_until_client_sees_close(_pooled_connection())
+
+    response = call("GET", f"/api/{user.id}/tasks", token=user.token)
+
+    assert response.status == 200
+    # Replaced without a ping: the closed socket gave it away.
+    assert "SELECT 1" not in proxy.statements()
+
+
+@pytest.mark.usefixtures("warm")
+def test_request_after_long_idle_on_silently_dropped_connection_succeeds(user: User, proxy: CountingProxy) -> None:
+    proxy.blackhole()
+    _age_pooled_connection(3600)
+
+    response = call("GET", f"/api/{user.id}/tasks", token=user.token)
+
+    assert response.status == 200
+
+
+@pytest.mark.usefixtures("warm")
+def test_long_idle_connection_is_pinged_before_reuse(user: User, proxy: CountingProxy) -> None:
+    _age_pooled_connection(3600)
+    proxy.reset()
+
+    call("GET", f"/api/{user.id}/tasks", token=user.token)
+
+    assert proxy.statements()[0] == "SELECT 1"
+    assert len(proxy.round_trips) == 2
+
+
+@pytest.mark.usefixtures("warm")
+def test_connection_dropped_mid_request_answers_503_then_recovers(user: User, proxy: CountingProxy) -> None:
+    proxy.blackhole()  # used moments ago, so it is not pinged: the statement itself fails
+
+    failed = call("GET", f"/api/{user.id}/tasks", token=user.token)
+    recovered = call("GET", f"/api/{user.id}/tasks", token=user.token)
+
+    assert failed.status == 503
+    assert failed.headers["retry-after"]
+    assert recovered.status == 200
+
+
+@pytest.mark.usefixtures("warm")
+def test_database_down_answers_503_and_health_says_so(
+    user: User, db: psycopg.Connection[Any], proxy: CountingProxy
+) -> None:
+    proxy.refusing = True
+    try:
+        _terminate_app_connections(db)
+        task_response = call("GET", f"/api/{user.id}/tasks", token=user.token)
+        health = call("GET", "/health")
+    finally:
+        proxy.refusing = False
+
+    assert task_response.status == 503
+    assert task_response.json() == {"detail": "Database unavailable, try again shortly"}
+    assert health.status == 503
+    assert health.json() == {"status": "unavailable", "database": "unavailable"}
+    assert call("GET", "/health").status == 200

@@ -1,0 +1,82 @@
+"""Each warm request for a single task is one round trip to Postgres: one statement, no BEGIN or
+COMMIT, no ping. The list, with its total count, is one round trip too.
+
+The application reaches Postgres through a proxy that sees every message it sends (tests/support/pgproxy.py).
+"""
+
+from typing import Any
+
+import pytest
+
+from conftest import User
+from support.events import call
+from support.pgproxy import CountingProxy
+
+
+def _create(user: User) -> dict[str, Any]:
+    response = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "count me"})
+    assert response.status == 201
+    task: dict[str, Any] = response.json()
+    return task
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body", "status", "verb"),
+    [
+        ("GET", "/{id}", None, 200, "SELECT"),
+        ("PUT", "/{id}", {"title": "replaced"}, 200, "UPDATE"),
+        ("PATCH", "/{id}", {"completed": True}, 200, "UPDATE"),
+        ("PATCH", "/{id}/complete", {"completed": True}, 200, "UPDATE"),
+        ("PATCH", "/{id}/complete", None, 200, "UPDATE"),
+        ("DELETE", "/{id}", None, 204, "DELETE"),
+        ("POST", "", {"title": "new"}, 201, "INSERT"),
+        ("GET", "", None, 200, "SELECT"),
+    ],
+)
+def test_warm_request_is_one_round_trip(
+    user: User, proxy: CountingProxy, method: str, suffix: str, body: Any, status: int, verb: str
+) -> None:
+    task = _create(user)  # also warms the pooled connection
+    proxy.reset()
+
+    response = call(method, f"/api/{user.id}/tasks" + suffix.format(id=task["id"]), token=user.token, json_body=body)
+
+    assert response.status == status
+    assert len(proxy.round_trips) == 1, proxy.round_trips
+    [statements] = proxy.round_trips
+    assert len(statements) == 1
+    assert statements[0].lstrip().upper().startswith(verb)
+    if verb != "SELECT":
+        assert "RETURNING" in statements[0].upper()
+
+
+def test_list_with_search_filter_and_count_is_one_round_trip(user: User, proxy: CountingProxy) -> None:
+    _create(user)
+    proxy.reset()
+
+    response = call(
+        "GET", f"/api/{user.id}/tasks", token=user.token, query={"q": "count", "status": "pending", "offset": 5}
+    )
+
+    assert response.headers["x-total-count"] == "1"
+    assert response.json() == []
+    assert len(proxy.round_trips) == 1
+
+
+def test_requests_send_no_transaction_statements(user: User, proxy: CountingProxy) -> None:
+    task = _create(user)
+    call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "x"})
+    call("DELETE", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+
+    keywords = {statement.split()[0].upper() for statement in proxy.statements()}
+
+    assert keywords.isdisjoint({"BEGIN", "COMMIT", "ROLLBACK", "SELECT 1"})
+    assert "SELECT 1" not in proxy.statements()
+
+
+def test_refused_request_does_not_reach_the_database(user: User, other_user: User, proxy: CountingProxy) -> None:
+    call("GET", f"/api/{other_user.id}/tasks", token=user.token)
+    call("GET", f"/api/{user.id}/tasks", token="not-a-token")
+    call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": ""})
+
+    assert proxy.round_trips == []
