@@ -96,10 +96,11 @@ class JwksServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/auth/jwks"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def publish(self, *keys: SigningKey) -> None:
         self.keys = [key.public_jwk() for key in keys]
 
     def close(self) -> None:
         self._server.shutdown()
+        self._server.server_close()

@@ -73,7 +73,7 @@ class JwksCache:
     """
 
     def __init__(
-        self, url: str, *, timeout: float = 3.0, refetch_interval: float = 30.0, max_age: float = 3600.0
+        self, url: str, *, timeout: float = 3.0, refetch_interval: float = 10.0, max_age: float = 3600.0
     ) -> None:
         self.url = url
         self.timeout = timeout
@@ -134,8 +134,8 @@ class TokenVerifier:
         return cls(secrets, jwks, settings.JWT_ISSUER, settings.JWT_AUDIENCE)
 
     def verify(self, token: str) -> Principal:
-        if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise InvalidToken("token is empty or too long")
+        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+            raise InvalidToken("token is empty, too long or not ASCII")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -1,0 +1,71 @@
+"""`make dev` serves every function as template.yaml routes it, with the docs of all of them."""
+
+import os
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import User
+from localdev.routing import load_routes
+from localdev.server import TemplateRouter, prepare_environment
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(TemplateRouter(load_routes()))
+
+
+def test_local_server_routes_requests_to_the_functions(client: TestClient, user: User) -> None:
+    headers = {"Authorization": f"Bearer {user.token}"}
+
+    created = client.post(f"/api/{user.id}/tasks", json={"title": "local"}, headers=headers)
+    listed = client.get(f"/api/{user.id}/tasks", headers=headers)
+
+    assert created.status_code == 201
+    assert [task["title"] for task in listed.json()] == ["local"]
+    assert listed.headers["x-total-count"] == "1"
+    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_local_server_answers_unrouted_requests_like_api_gateway(client: TestClient) -> None:
+    response = client.post("/health")
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
+
+
+def test_local_server_documents_every_route(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+
+    assert {route.path for route in load_routes()} <= set(spec["paths"])
+    # The docs' "Authorize" button: a bearer token, sent with every /api/{user_id}/… call.
+    assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A JWT from `POST /api/auth/login` or from Better Auth",
+    }
+    assert spec["paths"]["/api/{user_id}/tasks"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert "swagger-ui" in client.get("/docs").text
+
+
+def test_prepare_environment_generates_a_secret_key_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY")
+
+    prepare_environment(tmp_path, database=False)
+    first = os.environ["SECRET_KEY"]
+    monkeypatch.delenv("SECRET_KEY")
+    prepare_environment(tmp_path, database=False)
+
+    assert os.environ["SECRET_KEY"] == first
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_prepare_environment_keeps_a_given_secret_key(tmp_path: Path) -> None:
+    given = os.environ["SECRET_KEY"]
+
+    prepare_environment(tmp_path, database=False)
+
+    assert os.environ["SECRET_KEY"] == given
+    assert not (tmp_path / "secret_key").exists()
