@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := layers/common:functions/tasks:.
 export PATH := $(abspath $(dir $(UV))):$(PATH)
 
-.PHONY: dev test lint format typecheck check migrate validate build requirements token clean
+.PHONY: dev test lint format check migrate validate build requirements token bench clean
 
 dev: .venv/.synced ## Run the API on http://127.0.0.1:$PORT (default 8000) with the embedded Postgres
 	$(UV) run --no-sync python -m localdev.server
@@ -55,3 +55,6 @@ token: .venv/.synced ## Print a token for USER (default: dev-user) signed with t
 
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+bench: .venv/.synced ## Benchmarks (bench/): round trips and latency per request
+	$(UV) run --no-sync python bench/round_trips.py

@@ -9,14 +9,16 @@ dying network does, without telling the client.
 import socket
 import struct
 import threading
+import time
 from contextlib import suppress
 
 _UNTYPED_PREAMBLE = {80877103, 80877104}  # SSLRequest, GSSENCRequest: the startup message follows
 
 
 class CountingProxy:
-    def __init__(self, upstream: str | tuple[str, int]) -> None:
+    def __init__(self, upstream: str | tuple[str, int], *, delay: float = 0.0) -> None:
         self.upstream = upstream
+        self.delay = delay  # added before each batch the client sends: simulated network latency
         self.round_trips: list[list[str]] = []
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
@@ -58,6 +60,11 @@ class CountingProxy:
                 client.close()
                 continue
             server = self._connect_upstream()
+            # Like libpq and Postgres themselves: without it, Nagle's algorithm and delayed ACKs
+            # stall multi-packet answers by ~40 ms.
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if server.family != socket.AF_UNIX:
+                server.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._pairs.append((client, server))
             threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
@@ -85,9 +92,13 @@ class CountingProxy:
                 if dead:  # like a reset from a peer that forgot the connection
                     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     break
-                server.sendall(data)
+                # Recorded before it is forwarded: by the time the client has its answer, the
+                # round trip that produced it is counted.
                 buffer += data
                 typed = self._parse(buffer, typed, pending)
+                if self.delay:
+                    time.sleep(self.delay)
+                server.sendall(data)
         with suppress(OSError):
             client.close()
             server.close()

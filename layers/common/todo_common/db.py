@@ -13,7 +13,7 @@
 import os
 import select
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import psycopg
@@ -73,8 +73,11 @@ def _replace_dead_connections(engine: Engine, ping_after_idle: float) -> None:
 engine = create_db_engine(get_settings())
 
 
-def get_session() -> Iterator[Session]:
-    """FastAPI dependency: a session on the shared engine for the length of one request."""
+async def get_session() -> AsyncIterator[Session]:
+    """FastAPI dependency: a session on the shared engine for the length of one request.
+
+    Async so that FastAPI does not hop to a worker thread to open and close it (neither does I/O).
+    """
     with Session(engine, expire_on_commit=False) as session:
         yield session
 

@@ -19,7 +19,7 @@ def get_verifier() -> TokenVerifier:
     return TokenVerifier.from_settings(get_settings())
 
 
-def current_principal(
+async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
@@ -43,7 +43,7 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def path_owner(user_id: Annotated[str, Path()], principal: CurrentPrincipal) -> str:
+async def path_owner(user_id: Annotated[str, Path()], principal: CurrentPrincipal) -> str:
     """The `{user_id}` of the path, once it is known to be the caller's own (else 403)."""
     if user_id != principal.user_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "You can only access your own resources")
