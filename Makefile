@@ -21,7 +21,7 @@ test: .venv/.synced ## Run the whole test suite against real Postgres
 lint: .venv/.synced ## ruff and mypy
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy layers/common functions/tasks localdev migrations tests
+	$(UV) run --no-sync mypy layers/common functions/tasks localdev migrations tests bench
 
 format: .venv/.synced
 	$(UV) run --no-sync ruff check --fix .

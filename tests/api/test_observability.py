@@ -48,7 +48,7 @@ def test_request_log_is_json_with_the_request_id_and_no_secrets(user: User, logs
 
 
 def test_cold_start_metric_is_emitted_once(user: User, capsys: pytest.CaptureFixture[str]) -> None:
-    cold_start.reset_cold_start_flag()
+    cold_start.reset_cold_start_flag()  # type: ignore[no-untyped-call]
 
     call("GET", "/health")
     call("GET", "/health")
