@@ -153,6 +153,13 @@ def test_list_tasks_searches_title_and_description_ignoring_case(user: User) -> 
     assert response.headers["x-total-count"] == "2"
 
 
+def test_list_tasks_with_empty_search_lists_everything(user: User) -> None:
+    create(user, "one")
+    create(user, "two")
+
+    assert sorted(titles(list_tasks(user, q="  "))) == ["one", "two"]
+
+
 def test_list_tasks_combines_search_status_and_paging(user: User) -> None:
     for n in range(3):
         task = create(user, f"report {n}")

@@ -329,6 +329,24 @@ def test_verify_raises_keys_unavailable_when_jwks_fails_before_any_fetch(
     assert server.requests == 1
 
 
+def test_failing_jwks_is_retried_at_most_once_per_interval(
+    verifier: TokenVerifier, server: JwksServer, clock: Clock
+) -> None:
+    server.publish(key := SigningKey.generate("ES256"))
+    server.failing = True
+    token = key.token(new_user_id())
+
+    for _ in range(20):
+        with pytest.raises(KeysUnavailable):
+            verifier.verify(token)
+    assert server.requests == 1
+
+    server.failing = False
+    clock.advance(REFETCH_INTERVAL + 1)
+    assert verifier.verify(token).user_id
+    assert server.requests == 2
+
+
 def test_verify_keeps_known_keys_when_jwks_refresh_fails(
     verifier: TokenVerifier, server: JwksServer, clock: Clock
 ) -> None:

@@ -56,8 +56,7 @@ def _replace_dead_connections(engine: Engine, ping_after_idle: float) -> None:
         # An idle connection has nothing to read unless the server has written to it, and the only
         # thing Postgres writes unasked (we never LISTEN) is the notice that it is closing it:
         # such a connection is replaced for free, without a round trip.
-        readable, _w, _x = select.select([dbapi_conn.fileno()], [], [], 0)
-        if readable or dbapi_conn.closed:
+        if dbapi_conn.closed or select.select([dbapi_conn.fileno()], [], [], 0)[0]:
             raise DisconnectionError("server closed the idle connection")
         if time.monotonic() - last_used > ping_after_idle:
             try:

@@ -36,6 +36,9 @@ Title = Annotated[
     AfterValidator(clean_text),
 ]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(clean_text)]
+SearchText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH), AfterValidator(clean_text)
+]
 TaskId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 

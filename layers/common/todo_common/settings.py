@@ -26,7 +26,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_GEMINI_API_KEY")
     )
     LLM_BASE_URL: str = DEFAULT_LLM_BASE_URL
-    LLM_MODEL: str = "gemini-3-flash"
+    LLM_MODEL: str = "gemini-3.6-flash"  # a GA Flash model (the 2.5 models retire on 2026-12-01)
     PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
     BCRYPT_ROUNDS: Annotated[int, Field(ge=4, le=31)] = 12
     # A pooled connection idle for longer than this is pinged before reuse (a frozen Lambda

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col
 
 from todo_common.errors import NotFoundError
-from todo_common.models import BIGINT_MAX, Task, TaskCreate, TaskPatch, TaskReplace, Title
+from todo_common.models import BIGINT_MAX, SearchText, Task, TaskCreate, TaskPatch, TaskReplace
 
 TaskStatus = Literal["all", "pending", "completed"]
 SortField = Literal["created_at", "updated_at", "title", "id"]
@@ -25,7 +25,7 @@ class TaskQuery(SQLModel):
     """Filters, order and page of a task list."""
 
     status: TaskStatus = "all"
-    q: Title | None = Field(default=None, description="case-insensitive search in title and description")
+    q: SearchText | None = Field(default=None, description="case-insensitive search in title and description")
     sort: SortField = "created_at"
     order: SortOrder = "desc"
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)

@@ -21,6 +21,7 @@ from typing import Any
 import jwt
 from jwt import PyJWK, PyJWKSet
 
+from todo_common.observability import logger
 from todo_common.settings import Settings
 
 ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES512", "RS256", "PS256"})
@@ -67,9 +68,10 @@ def _allowed_algorithms(key: PyJWK) -> list[str]:
 class JwksCache:
     """The signing keys at a JWKS URL, cached per execution environment.
 
-    An unknown `kid` (key rotation) triggers a refetch, at most once per `refetch_interval` so that
-    a flood of made-up `kid`s cannot turn into a flood of requests to the auth server. Keys are also
-    refreshed after `max_age`; if that refresh fails, the keys already known keep working.
+    An unknown `kid` (key rotation) triggers a refetch. Fetches, failed or not, happen at most once
+    per `refetch_interval`, so neither a flood of made-up `kid`s nor an auth server that is down
+    turns into a flood of requests. Keys are also refreshed after `max_age`; if that refresh fails,
+    the keys already known keep working.
     """
 
     def __init__(
@@ -80,7 +82,8 @@ class JwksCache:
         self.refetch_interval = refetch_interval
         self.max_age = max_age
         self._keys: dict[str, PyJWK] = {}
-        self._fetched_at: float | None = None
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch, successful or not
         self._lock = threading.Lock()
 
     def key(self, kid: object) -> PyJWK:
@@ -88,16 +91,18 @@ class JwksCache:
             raise InvalidToken("token header has no key id")
         with self._lock:
             now = time.monotonic()
+            may_fetch = self._attempted_at is None or now - self._attempted_at > self.refetch_interval
             stale = self._fetched_at is None or now - self._fetched_at > self.max_age
-            unknown = kid not in self._keys
-            may_refetch = self._fetched_at is None or now - self._fetched_at > self.refetch_interval
-            if stale or (unknown and may_refetch):
+            if may_fetch and (stale or kid not in self._keys):
                 self._refresh(now)
-            if kid not in self._keys:
-                raise InvalidToken("token is signed with an unknown key")
-            return self._keys[kid]
+            if kid in self._keys:
+                return self._keys[kid]
+            if self._fetched_at is None:
+                raise KeysUnavailable("the JWKS could not be fetched")
+            raise InvalidToken("token is signed with an unknown key")
 
     def _refresh(self, now: float) -> None:
+        self._attempted_at = now
         try:
             with urllib.request.urlopen(self.url, timeout=self.timeout) as response:  # noqa: S310 - URL from config
                 document = json.loads(response.read(1024 * 1024))
@@ -106,10 +111,8 @@ class JwksCache:
                 raise ValueError("not a JWKS document")
             keys = PyJWKSet([key for key in listed if isinstance(key, dict)]).keys
         except (OSError, ValueError, jwt.PyJWTError) as exc:
-            if not self._keys:
-                raise KeysUnavailable("the JWKS could not be fetched") from exc
-            self._fetched_at = now  # keep the known keys; try again after the interval
-            return
+            logger.warning("JWKS fetch failed", extra={"error": type(exc).__name__})
+            return  # the known keys, if any, stay in use
         self._keys = {key.key_id: key for key in keys if key.key_id and _allowed_algorithms(key)}
         self._fetched_at = now
 
