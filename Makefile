@@ -56,5 +56,6 @@ token: .venv/.synced ## Print a token for USER (default: dev-user) signed with t
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-bench: .venv/.synced ## Benchmarks (bench/): round trips and latency per request
+bench: .venv/.synced ## Benchmarks (bench/): round trips per request, the list at a million rows
 	$(UV) run --no-sync python bench/round_trips.py
+	$(UV) run --no-sync python bench/list_at_scale.py
