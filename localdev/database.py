@@ -1,14 +1,20 @@
 """The embedded Postgres (pgserver) and Alembic migrations, for `make dev` and the tests."""
 
 import json
+import warnings
 from pathlib import Path
 
-import pgserver
 import psutil
 from alembic import command
 from alembic.config import Config
 
 from todo_common.settings import sqlalchemy_url
+
+with warnings.catch_warnings():
+    # pgserver keeps its lock in the user's runtime directory; without XDG_RUNTIME_DIR (CI,
+    # containers, root shells) it falls back to /tmp, and says so as it is imported.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import pgserver
 
 ROOT = Path(__file__).resolve().parent.parent
 
