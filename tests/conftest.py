@@ -6,6 +6,8 @@ otherwise an embedded Postgres is started for the run. The application reaches t
 through a counting proxy (tests/support/pgproxy.py) so that tests can see every round trip.
 """
 
+import io
+import logging
 import os
 import tempfile
 import uuid
@@ -129,3 +131,16 @@ def user() -> User:
 @pytest.fixture
 def other_user() -> User:
     return User()
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """What the functions' logger writes (to stdout, which Lambda sends to CloudWatch)."""
+    from todo_common.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    original = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(original)

@@ -3,8 +3,6 @@ and nothing internal in a 500."""
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,22 +11,10 @@ from aws_lambda_powertools.metrics.provider import cold_start
 from conftest import User
 from support.events import call, http_event, invoke
 from todo_common import tasks
-from todo_common.observability import logger
 
 
 def _json_lines(output: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    """What the functions' logger writes (to stdout, which Lambda sends to CloudWatch)."""
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    original = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(original)
 
 
 def test_request_log_is_json_with_the_request_id_and_no_secrets(user: User, logs: io.StringIO) -> None:

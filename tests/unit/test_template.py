@@ -13,11 +13,13 @@ ROOT = TEMPLATE.parent
 ROUTES = load_routes()
 
 
-def test_template_routes_every_tasks_api_path_to_tasks_function() -> None:
-    from tasks_api.app import app
+@pytest.mark.parametrize("function", sorted({route.function for route in ROUTES}))
+def test_template_routes_exactly_what_each_function_serves(function: str) -> None:
+    [handler] = {route.handler for route in ROUTES if route.function == function}
+    app = importlib.import_module(handler.rsplit(".", 1)[0]).app
 
     served = {(method.upper(), path) for path, operations in app.openapi()["paths"].items() for method in operations}
-    routed = {(route.method, route.path) for route in ROUTES if route.function == "TasksFunction"}
+    routed = {(route.method, route.path) for route in ROUTES if route.function == function}
 
     assert routed == served
 
@@ -50,6 +52,8 @@ def test_template_declares_the_http_api_and_the_common_layer() -> None:
         ("GET", "/api/u1/tasks", "TasksFunction", {"user_id": "u1"}),
         ("PATCH", "/api/u1/tasks/7/complete", "TasksFunction", {"user_id": "u1", "task_id": "7"}),
         ("PATCH", "/api/u1/tasks/7", "TasksFunction", {"user_id": "u1", "task_id": "7"}),
+        ("POST", "/api/auth/login", "AuthFunction", {}),
+        ("GET", "/api/auth/me", "AuthFunction", {}),
     ],
 )
 def test_resolve_picks_the_route_api_gateway_would(

@@ -54,6 +54,7 @@ class User(SQLModel, table=True):
     id: str = Field(sa_column=Column(Text, primary_key=True))
     email: str = Field(sa_column=Column(Text, nullable=False))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    name: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=_timestamp_column())
 
 
@@ -77,13 +78,13 @@ class Task(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_timestamp_column())
 
 
-class _StrictInput(SQLModel):
+class StrictInput(SQLModel):
     # Strict: "yes" is not a boolean and 1 is not a title. Unknown fields (such as `id` or
     # `user_id` in a round-tripped task) are ignored; ownership never comes from the body.
     model_config = ConfigDict(strict=True)  # type: ignore[assignment]  # SQLModelConfig extends ConfigDict
 
 
-class TaskCreate(_StrictInput):
+class TaskCreate(StrictInput):
     title: Title
     description: Description | None = None
     completed: bool = False
@@ -93,7 +94,7 @@ class TaskReplace(TaskCreate):
     """PUT: the whole task; what is left out goes back to its default."""
 
 
-class TaskPatch(_StrictInput):
+class TaskPatch(StrictInput):
     """PATCH: only the fields that are sent change (`description: null` clears it)."""
 
     title: Title | None = None
@@ -108,7 +109,7 @@ class TaskPatch(_StrictInput):
         return self
 
 
-class TaskCompletion(_StrictInput):
+class TaskCompletion(StrictInput):
     completed: bool
 
 

@@ -33,6 +33,18 @@ SESSION_CACHE_AUDIENCE = "better-auth:session-cache"
 _DEFAULT_ALGORITHMS = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256", ("EC", "P-521"): "ES512"}
 
 
+def issue_access_token(settings: Settings, user_id: str, email: str | None = None) -> tuple[str, int]:
+    """An HS256 access token signed with SECRET_KEY, and its lifetime in seconds."""
+    if settings.SECRET_KEY is None:
+        raise RuntimeError("SECRET_KEY is not set")
+    lifetime = settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": user_id, "iat": now, "exp": now + lifetime}
+    optional = {"email": email, "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE}
+    claims |= {name: value for name, value in optional.items() if value}
+    return jwt.encode(claims, settings.SECRET_KEY.get_secret_value(), algorithm="HS256"), lifetime
+
+
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, or not signed by a key we trust (→ 401)."""
 

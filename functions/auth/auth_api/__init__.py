@@ -1,0 +1,1 @@
+"""The auth function: signup and login with bcrypt, our own tokens, and who the caller is."""

@@ -1,0 +1,12 @@
+"""The auth function: `auth_api.app.handler` is its Lambda entry point."""
+
+from auth_api.routes import router
+from todo_common.api import create_app
+from todo_common.lambda_handler import lambda_handler
+
+app = create_app(
+    title="Todo API: auth",
+    description="Sign up, log in for an access token, and see who a token belongs to.",
+    routers=[router],
+)
+handler = lambda_handler(app)

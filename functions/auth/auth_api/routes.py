@@ -1,0 +1,101 @@
+"""Signup, login, and who the caller is. (Async routes: see tasks_api.routes for why.)"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import AfterValidator, Field, StringConstraints
+from sqlmodel import SQLModel
+
+from auth_api import passwords, users
+from todo_common.db import SessionDep
+from todo_common.models import StrictInput, UserPublic, UtcDatetime, clean_text
+from todo_common.security import CurrentPrincipal
+from todo_common.settings import get_settings
+from todo_common.tokens import issue_access_token
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+_BAD_CREDENTIALS = HTTPException(
+    status.HTTP_401_UNAUTHORIZED, "Incorrect email or password", headers={"WWW-Authenticate": "Bearer"}
+)
+
+
+class Credentials(StrictInput):
+    # Plain strings: the rules are checked by the route, which answers 400 naming the rule broken.
+    email: str = Field(max_length=1000)
+    password: str = Field(max_length=1000)
+
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(clean_text)]
+
+
+class Signup(Credentials):
+    name: DisplayName | None = None
+
+
+class AccessToken(SQLModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
+    expires_in: int
+    user_id: str
+
+
+class Identity(SQLModel):
+    id: str
+    email: str | None
+    created_at: UtcDatetime | None
+
+
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses={400: {"description": "Invalid email or weak password"}, 409: {"description": "Email taken"}},
+)
+async def signup(data: Signup, session: SessionDep) -> Any:
+    try:
+        email = users.normalise_email(data.email)
+    except users.InvalidEmail as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if problem := passwords.password_problem(data.password):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, problem)
+    password_hash = passwords.hash_password(data.password, get_settings().BCRYPT_ROUNDS)
+    user = users.create_user(session, email, password_hash, name=data.name)
+    if user is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "An account with this email already exists")
+    return user
+
+
+@router.post("/login", response_model=AccessToken, responses={401: {"description": "Incorrect email or password"}})
+async def login(data: Credentials, session: SessionDep) -> AccessToken:
+    settings = get_settings()
+    try:
+        user = users.find_user_by_email(session, users.normalise_email(data.email))
+    except users.InvalidEmail:
+        user = None  # answered exactly like an unknown address
+    # Checked before anything else is decided, so an unknown email costs a bcrypt check too.
+    valid = passwords.verify_password(data.password, user.password_hash if user else None, settings.BCRYPT_ROUNDS)
+    if user is None or not valid:
+        raise _BAD_CREDENTIALS
+    token, lifetime = issue_access_token(settings, user.id, user.email)
+    return AccessToken(access_token=token, expires_in=lifetime, user_id=user.id)
+
+
+@router.get("/me", response_model=Identity)
+async def me(principal: CurrentPrincipal, session: SessionDep) -> Identity:
+    """The caller's account; for a Better Auth user we have no row for, what their token says."""
+    user = users.find_user(session, principal.user_id)
+    if user is not None:
+        return Identity(id=user.id, email=user.email, created_at=user.created_at)
+    created = principal.claims.get("createdAt")
+    return Identity(id=principal.user_id, email=principal.email, created_at=_parse_time(created))
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
