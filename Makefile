@@ -56,6 +56,7 @@ token: .venv/.synced ## Print a token for USER (default: dev-user) signed with t
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-bench: .venv/.synced ## Benchmarks (bench/): round trips per request, the list at a million rows
+bench: .venv/.synced ## Benchmarks (bench/): round trips per request, the list at a million rows, login timing
 	$(UV) run --no-sync python bench/round_trips.py
 	$(UV) run --no-sync python bench/list_at_scale.py
+	$(UV) run --no-sync python bench/login_timing.py
