@@ -170,6 +170,22 @@ def test_verify_refuses_better_auth_session_cache_audience(
 # Algorithm confusion
 
 
+@pytest.mark.parametrize("signed_with", ["jwks-key", "shared-secret"])
+def test_verify_refuses_better_auth_session_cache_type_whatever_its_audience(
+    server: JwksServer, cache: JwksCache, signed_with: str
+) -> None:
+    verifier = TokenVerifier([BETTER_AUTH_SECRET], cache, issuer=ISSUER, audience=AUDIENCE)
+    header = {"typ": "better-auth.session-cache+jwt"}
+    if signed_with == "jwks-key":
+        server.publish(key := SigningKey.generate("EdDSA"))
+        token = key.token(new_user_id(), headers=header)
+    else:
+        token = hs256_token(new_user_id(), BETTER_AUTH_SECRET, headers=header)
+
+    with pytest.raises(InvalidToken, match="session-cache"):
+        verifier.verify(token)
+
+
 @pytest.mark.parametrize("algorithm", ["none", "None", "NONE"])
 def test_verify_refuses_unsigned_token(hs_verifier: TokenVerifier, algorithm: str) -> None:
     token = hand_made_token({"alg": algorithm, "typ": "JWT"}, claims_for(new_user_id()))

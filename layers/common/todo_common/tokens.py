@@ -28,8 +28,10 @@ ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES512", "RS256", "PS256"})
 MAX_TOKEN_LENGTH = 8192
 MAX_SUBJECT_LENGTH = 255
 CLOCK_SKEW_SECONDS = 10
-# Better Auth signs its cookie session cache with the same keys; that JWT is not a login token.
+# Better Auth signs its cookie session cache with the same keys (or the same secret); that JWT is
+# not an access token. It says so in its header and in its audience; either refuses it.
 SESSION_CACHE_AUDIENCE = "better-auth:session-cache"
+SESSION_CACHE_TYPE = "better-auth.session-cache+jwt"
 _DEFAULT_ALGORITHMS = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256", ("EC", "P-521"): "ES512"}
 
 
@@ -155,6 +157,8 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidToken("token is malformed") from exc
+        if header.get("typ") == SESSION_CACHE_TYPE:
+            raise InvalidToken("a session-cache token is not an access token")
         algorithm = header.get("alg")
         candidates: list[tuple[Any, list[str]]]
         if algorithm == "HS256":
