@@ -323,3 +323,52 @@ def test_signup_and_login_never_log_passwords_hashes_or_tokens(
     assert "Request handled" in output  # the logs were captured
     for secret in (password, row[0], token, token.split(".")[2]):
         assert secret not in output
+
+
+def _hostile_tokens(jwks: Any) -> dict[str, str]:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    user_id = uuid.uuid4().hex
+    valid = hs256_token(user_id)
+    claims = b64(json.dumps({"sub": user_id, "exp": 4_102_444_800}).encode())
+    rsa = SigningKey.generate("RS256")
+    jwks.keys.append(rsa.public_jwk())
+    public_pem = rsa.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    confused_header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": rsa.kid}).encode())
+    confused_signature = hmac.new(public_pem, f"{confused_header}.{claims}".encode(), hashlib.sha256).digest()
+    return {
+        "empty": "",
+        "truncated": valid[: len(valid) // 2],
+        "10 kB": valid + "A" * 10_000,
+        "garbage": "not.a.jwt",
+        "alg none": f"{b64(b'{"alg":"none"}')}.{claims}.",
+        "wrong key": hs256_token(user_id, secret="another-secret-that-is-32-bytes-long!!"),
+        "HS256 signed with the JWKS public key": f"{confused_header}.{claims}.{b64(confused_signature)}",
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["empty", "truncated", "10 kB", "garbage", "alg none", "wrong key", "HS256 signed with the JWKS public key"],
+)
+def test_me_refuses_a_hostile_token(jwks: Any, kind: str) -> None:
+    from todo_common.security import get_verifier
+
+    token = _hostile_tokens(jwks)[kind]
+    get_verifier.cache_clear()
+
+    response = call("GET", "/api/auth/me", headers={"authorization": f"Bearer {token}"})
+
+    assert response.status == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert set(response.json()) == {"detail"}
