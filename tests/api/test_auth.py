@@ -9,7 +9,7 @@ import bcrypt
 import psycopg
 import pytest
 
-from support.auth import SigningKey, hs256_token
+from support.auth import SigningKey, claims_for, hand_made_token, hs256_token
 from support.events import Response, call, http_event, invoke
 from support.pgproxy import CountingProxy
 
@@ -326,34 +326,19 @@ def test_signup_and_login_never_log_passwords_hashes_or_tokens(
 
 
 def _hostile_tokens(jwks: Any) -> dict[str, str]:
-    import base64
-    import hashlib
-    import hmac
-    import json
-
-    from cryptography.hazmat.primitives import serialization
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
     user_id = uuid.uuid4().hex
     valid = hs256_token(user_id)
-    claims = b64(json.dumps({"sub": user_id, "exp": 4_102_444_800}).encode())
     rsa = SigningKey.generate("RS256")
     jwks.keys.append(rsa.public_jwk())
-    public_pem = rsa.private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    confused_header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": rsa.kid}).encode())
-    confused_signature = hmac.new(public_pem, f"{confused_header}.{claims}".encode(), hashlib.sha256).digest()
+    confused = hand_made_token({"alg": "HS256", "typ": "JWT", "kid": rsa.kid}, claims_for(user_id), rsa.public_pem())
     return {
         "empty": "",
         "truncated": valid[: len(valid) // 2],
         "10 kB": valid + "A" * 10_000,
         "garbage": "not.a.jwt",
-        "alg none": f"{b64(b'{"alg":"none"}')}.{claims}.",
+        "alg none": hand_made_token({"alg": "none"}, claims_for(user_id)),
         "wrong key": hs256_token(user_id, secret="another-secret-that-is-32-bytes-long!!"),
-        "HS256 signed with the JWKS public key": f"{confused_header}.{claims}.{b64(confused_signature)}",
+        "HS256 signed with the JWKS public key": confused,
     }
 
 

@@ -1,6 +1,9 @@
 """Tokens for the tests: our HS256 tokens, and Better Auth-style tokens signed by keys that a local
 JWKS server publishes."""
 
+import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -10,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import get_default_algorithms
 
@@ -32,6 +36,19 @@ def hs256_token(user_id: str, secret: str = SECRET_KEY, headers: dict[str, Any] 
 
 def new_user_id() -> str:
     return uuid.uuid4().hex
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hand_made_token(header: dict[str, Any], claims: dict[str, Any], hmac_key: bytes | None = None) -> str:
+    """A JWT built without PyJWT (which refuses to make these): unsigned, or HMAC-SHA256 with any key."""
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+    if hmac_key is None:
+        return f"{signing_input}."
+    signature = hmac.new(hmac_key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
 
 
 @dataclass
@@ -62,6 +79,14 @@ class SigningKey:
         if with_alg:
             jwk["alg"] = self.algorithm
         return jwk
+
+    def public_pem(self) -> bytes:
+        """The public key as anyone can download it (PEM): what a key-confusion attack signs with."""
+        return bytes(
+            self.private_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
 
     def token(self, user_id: str, headers: dict[str, Any] | None = None, **claims: Any) -> str:
         # Better Auth's header: alg and kid, no typ.

@@ -1,16 +1,11 @@
 """TokenVerifier and JwksCache on their own: each test has its own JWKS server and its own cache."""
 
-import base64
-import hashlib
-import hmac
-import json
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from support.auth import (
     AUDIENCE,
@@ -19,7 +14,9 @@ from support.auth import (
     SECRET_KEY,
     JwksServer,
     SigningKey,
+    b64url,
     claims_for,
+    hand_made_token,
     hs256_token,
     new_user_id,
 )
@@ -72,19 +69,6 @@ def verifier(cache: JwksCache) -> TokenVerifier:
 def hs_verifier() -> TokenVerifier:
     """The same without a JWKS, for the tests that never get that far (no server to start and stop)."""
     return TokenVerifier([SECRET_KEY, BETTER_AUTH_SECRET], issuer=ISSUER, audience=AUDIENCE)
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def hand_made_token(header: dict[str, Any], claims: dict[str, Any], hmac_key: bytes | None = None) -> str:
-    """A JWT built without PyJWT (which refuses to make these): unsigned, or HMAC-SHA256 with any key."""
-    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
-    if hmac_key is None:
-        return f"{signing_input}."
-    signature = hmac.new(hmac_key, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url(signature)}"
 
 
 # Shared secrets (HS256)
@@ -198,9 +182,7 @@ def test_verify_refuses_hs256_token_signed_with_jwks_public_key(verifier: TokenV
     # GIVEN an RSA key the JWKS publishes, whose public key anyone can download
     rsa_key = SigningKey.generate("RS256")
     server.publish(rsa_key)
-    public_pem = rsa_key.private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public_pem = rsa_key.public_pem()
     assert verifier.verify(rsa_key.token(new_user_id())).user_id  # the key itself is trusted
 
     # WHEN a token claims HS256 and is "signed" with that public key as the HMAC secret
