@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 
 from localdev.database import migrate
 from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer, hs256_token, new_user_id
+from support.fake_llm import ScriptedModel
 from support.pgproxy import CountingProxy
 
 
@@ -56,6 +57,7 @@ class _Run:
 
     database: Database
     jwks: JwksServer
+    model: ScriptedModel
 
 
 _run = _Run()
@@ -69,7 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
     database = Database(server_url)
     migrate(database.url)
     jwks = JwksServer()
-    _run.database, _run.jwks = database, jwks
+    model = ScriptedModel()
+    _run.database, _run.jwks, _run.model = database, jwks, model
     os.environ.update(
         DATABASE_URL=database.app_url,
         SECRET_KEY=SECRET_KEY,
@@ -77,6 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
         JWKS_URL=jwks.url,
         JWT_ISSUER=ISSUER,
         JWT_AUDIENCE=AUDIENCE,
+        GEMINI_API_KEY=model.api_key,
+        LLM_BASE_URL=model.base_url,
+        LLM_MODEL="gemini-test-flash",
         BCRYPT_ROUNDS="4",
         POWERTOOLS_SERVICE_NAME="todo-tests",
         POWERTOOLS_METRICS_NAMESPACE="TodoApiTests",
@@ -100,6 +106,14 @@ def database() -> Database:
 @pytest.fixture(scope="session")
 def jwks() -> JwksServer:
     return _run.jwks
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedModel]:
+    """The chat model: scripted by each test, empty again afterwards."""
+    _run.model.reset()
+    yield _run.model
+    _run.model.reset()
 
 
 @pytest.fixture

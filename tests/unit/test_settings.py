@@ -26,6 +26,7 @@ def test_sqlalchemy_url_refuses_other_databases() -> None:
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACCESS_TOKEN_EXPIRE_MINUTES", "45")
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.setenv("GOOGLE_GEMINI_API_KEY", "key-from-the-other-name")
     monkeypatch.setenv("JWKS_URL", "")
 

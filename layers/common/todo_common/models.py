@@ -4,10 +4,11 @@ Validation lives here once: the REST routes and the chat tools accept the same s
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, ConfigDict, PlainSerializer, StringConstraints, model_validator
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Identity, Index, String, Text, false, func
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Identity, Index, String, Text, false, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 BIGINT_MAX = 2**63 - 1
@@ -76,6 +77,35 @@ class Task(SQLModel, table=True):
     completed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     created_at: datetime = Field(sa_column=_timestamp_column())
     updated_at: datetime = Field(sa_column=_timestamp_column())
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    # The user's conversations, newest first.
+    __table_args__ = (Index("ix_conversations_user_id_updated_at", "user_id", "updated_at"),)
+
+    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    user_id: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_timestamp_column())
+    updated_at: datetime = Field(sa_column=_timestamp_column())
+
+
+class Message(SQLModel, table=True):
+    """One entry of a conversation: the user's message, a tool call that ran, or the assistant's reply."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+
+    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    conversation_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(sa_column=Column(Text, nullable=False))  # user | tool | assistant
+    content: str | None = Field(default=None, sa_column=Column(Text))
+    tool_calls: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
+    created_at: datetime = Field(sa_column=_timestamp_column())
 
 
 class StrictInput(SQLModel):

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     )
     LLM_BASE_URL: str = DEFAULT_LLM_BASE_URL
     LLM_MODEL: str = "gemini-3.6-flash"  # a GA Flash model (the 2.5 models retire on 2026-12-01)
+    # A chat message must be answered before API Gateway's 30-second limit (and the Lambda's own).
+    CHAT_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=28)] = 25.0
+    CHAT_MAX_MODEL_CALLS: Annotated[int, Field(ge=1, le=20)] = 6
+    CHAT_HISTORY_TURNS: Annotated[int, Field(ge=1, le=100)] = 10
     PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
     BCRYPT_ROUNDS: Annotated[int, Field(ge=4, le=31)] = 12
     # A pooled connection idle for longer than this is pinged before reuse (a frozen Lambda

@@ -1,0 +1,12 @@
+"""The chat function: `chat_api.app.handler` is its Lambda entry point."""
+
+from chat_api.routes import router
+from todo_common.api import create_app
+from todo_common.lambda_handler import lambda_handler
+
+app = create_app(
+    title="Todo API: chat",
+    description="An assistant that manages the caller's tasks in natural language, with its conversations.",
+    routers=[router],
+)
+handler = lambda_handler(app)

@@ -1,0 +1,125 @@
+"""Conversations and their messages, always scoped to one user (the server keeps no state)."""
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlmodel import Session, col
+
+from todo_common.errors import NotFoundError
+from todo_common.models import Conversation, Message
+
+TITLE_LENGTH = 80
+
+
+class ConversationNotFound(NotFoundError):
+    def __init__(self) -> None:
+        super().__init__("Conversation not found")
+
+
+def create_conversation(session: Session, user_id: str, first_message: str) -> Conversation:
+    title = first_message if len(first_message) <= TITLE_LENGTH else first_message[: TITLE_LENGTH - 1] + "…"
+    conversation: Conversation = session.scalars(
+        insert(Conversation).values(user_id=user_id, title=title).returning(Conversation)
+    ).one()
+    return conversation
+
+
+def get_conversation(session: Session, user_id: str, conversation_id: int) -> Conversation:
+    conversation = session.scalars(
+        select(Conversation).where(col(Conversation.id) == conversation_id, col(Conversation.user_id) == user_id)
+    ).one_or_none()
+    if conversation is None:
+        raise ConversationNotFound()
+    return conversation
+
+
+def list_conversations(session: Session, user_id: str, limit: int) -> list[Conversation]:
+    statement = (
+        select(Conversation)
+        .where(col(Conversation.user_id) == user_id)
+        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def delete_conversation(session: Session, user_id: str, conversation_id: int) -> None:
+    """Delete the conversation and (by cascade) its messages."""
+    deleted = session.scalars(
+        delete(Conversation)
+        .where(col(Conversation.id) == conversation_id, col(Conversation.user_id) == user_id)
+        .returning(col(Conversation.id))
+    ).one_or_none()
+    if deleted is None:
+        raise ConversationNotFound()
+
+
+def add_message(
+    session: Session,
+    conversation: Conversation,
+    role: str,
+    content: str | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store one message and mark the conversation as updated, in one statement."""
+    session.execute(
+        text(
+            "WITH added AS (INSERT INTO messages (conversation_id, user_id, role, content, tool_calls)"
+            " VALUES (:conversation_id, :user_id, :role, :content, CAST(:tool_calls AS jsonb)) RETURNING 1)"
+            " UPDATE conversations SET updated_at = now() WHERE id = :conversation_id"
+        ),
+        {
+            "conversation_id": conversation.id,
+            "user_id": conversation.user_id,
+            "role": role,
+            "content": content,
+            "tool_calls": None if tool_calls is None else json.dumps(tool_calls),
+        },
+    )
+
+
+def messages_of(session: Session, conversation: Conversation) -> list[Message]:
+    statement = select(Message).where(col(Message.conversation_id) == conversation.id).order_by(col(Message.id))
+    return list(session.scalars(statement))
+
+
+def recent_history(session: Session, conversation: Conversation, turns: int) -> list[dict[str, Any]]:
+    """The last `turns` whole turns, as chat messages for the model (one statement).
+
+    A turn is the user's message, the tool calls that ran for it and the reply. It goes to the model
+    as a user message and one assistant message that says which tools ran and what they returned,
+    so a tool call is never separated from its result and user and assistant strictly alternate.
+    """
+    first_user_message = (
+        select(col(Message.id))
+        .where(col(Message.conversation_id) == conversation.id, col(Message.role) == "user")
+        .order_by(col(Message.id).desc())
+        .offset(turns - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.scalars(
+        select(Message)
+        .where(col(Message.conversation_id) == conversation.id, col(Message.id) >= func.coalesce(first_user_message, 0))
+        .order_by(col(Message.id))
+    ).all()
+    history: list[dict[str, Any]] = []
+    said: list[str] = []
+    for row in rows:
+        if row.role == "user":
+            if history:
+                history.append({"role": "assistant", "content": "\n".join(said) or "(no reply)"})
+            history.append({"role": "user", "content": row.content})
+            said = []
+        elif row.role == "tool":
+            said += [_tool_note(call) for call in row.tool_calls or []]
+        elif row.content:
+            said.append(row.content)
+    if history:
+        history.append({"role": "assistant", "content": "\n".join(said) or "(no reply)"})
+    return history
+
+
+def _tool_note(call: dict[str, Any]) -> str:
+    return f"[{call['name']}({json.dumps(call['arguments'])}) returned {json.dumps(call['result'])}]"

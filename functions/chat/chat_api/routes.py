@@ -1,0 +1,144 @@
+"""Chat with the task assistant, and the conversation history. (Async routes: see tasks_api.routes.)"""
+
+import time
+from typing import Annotated, Any
+
+import openai
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from pydantic import AfterValidator, Field, StringConstraints
+from sqlmodel import SQLModel
+
+from chat_api import conversations
+from chat_api.loop import ToolRun, TurnTimedOut, run_turn
+from chat_api.model import model_client, model_failure
+from todo_common.db import SessionDep
+from todo_common.models import BIGINT_MAX, StrictInput, UtcDatetime, clean_text
+from todo_common.security import OwnerId
+from todo_common.settings import Settings, get_settings
+
+router = APIRouter(prefix="/api/{user_id}", tags=["chat"])
+ConversationId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+LAMBDA_SAFETY_SECONDS = 1.5  # time kept back to store the reply and answer
+
+
+class ChatRequest(StrictInput):
+    conversation_id: int | None = Field(default=None, ge=1, le=BIGINT_MAX)
+    message: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(clean_text)
+    ]
+
+
+class ToolCallPublic(SQLModel):
+    name: str
+    arguments: dict[str, Any]
+    result: Any
+
+
+class ChatResponse(SQLModel):
+    conversation_id: int
+    response: str
+    tool_calls: list[ToolCallPublic]
+
+
+class ConversationPublic(SQLModel):
+    id: int
+    title: str
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class MessagePublic(SQLModel):
+    id: int
+    role: str
+    content: str | None
+    tool_calls: list[ToolCallPublic] | None
+    created_at: UtcDatetime
+
+
+class ConversationDetail(ConversationPublic):
+    messages: list[MessagePublic]
+
+
+def _deadline(request: Request, settings: Settings) -> float:
+    """When the turn must end: the chat timeout, or sooner if the Lambda has less time left."""
+    budget = settings.CHAT_TIMEOUT_SECONDS
+    context = request.scope.get("aws.context")
+    if context is not None:
+        budget = min(budget, context.get_remaining_time_in_millis() / 1000 - LAMBDA_SAFETY_SECONDS)
+    return time.monotonic() + budget
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={
+        404: {"description": "No such conversation for this user"},
+        429: {"description": "The model is rate-limited (Retry-After when it said)"},
+        502: {"description": "The model provider rejected the key or the request"},
+        503: {"description": "Chat is not configured, or the model is overloaded or too slow"},
+    },
+)
+async def chat(owner: OwnerId, session: SessionDep, data: ChatRequest, request: Request) -> ChatResponse:
+    client = model_client()
+    if client is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "chat is not configured")
+    settings = get_settings()
+    deadline = _deadline(request, settings)
+    if data.conversation_id is None:
+        conversation = conversations.create_conversation(session, owner, data.message)
+    else:
+        conversation = conversations.get_conversation(session, owner, data.conversation_id)
+    history = conversations.recent_history(session, conversation, settings.CHAT_HISTORY_TURNS)
+    conversations.add_message(session, conversation, "user", data.message)
+
+    def store(run: ToolRun) -> None:  # each tool's effect is committed, and recorded, as it happens
+        conversations.add_message(session, conversation, "tool", tool_calls=[run.as_dict()])
+
+    try:
+        result = run_turn(
+            client,
+            settings.LLM_MODEL,
+            [*history, {"role": "user", "content": data.message}],
+            session=session,
+            user_id=owner,
+            deadline=deadline,
+            max_model_calls=settings.CHAT_MAX_MODEL_CALLS,
+            on_tool_run=store,
+        )
+    except TurnTimedOut:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model did not answer in time") from None
+    except openai.OpenAIError as exc:
+        raise model_failure(exc) from None
+    conversations.add_message(session, conversation, "assistant", result.reply)
+    return ChatResponse(
+        conversation_id=conversation.id,
+        response=result.reply,
+        tool_calls=[ToolCallPublic(**run.as_dict()) for run in result.tool_runs],
+    )
+
+
+@router.get("/conversations", response_model=list[ConversationPublic])
+async def list_conversations(
+    owner: OwnerId, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[Any]:
+    """The caller's conversations, most recently active first."""
+    return conversations.list_conversations(session, owner, limit)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+async def get_conversation(owner: OwnerId, session: SessionDep, conversation_id: ConversationId) -> Any:
+    """The conversation with its messages in order: the user's, each tool call that ran, the replies."""
+    conversation = conversations.get_conversation(session, owner, conversation_id)
+    return ConversationDetail(
+        **conversation.model_dump(),
+        messages=[
+            MessagePublic.model_validate(m, from_attributes=True)
+            for m in conversations.messages_of(session, conversation)
+        ],
+    )
+
+
+@router.delete("/conversations/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_conversation(owner: OwnerId, session: SessionDep, conversation_id: ConversationId) -> Response:
+    conversations.delete_conversation(session, owner, conversation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
