@@ -304,6 +304,22 @@ def test_history_sent_to_the_model_is_bounded_by_whole_turns(user: User, model: 
     assert len(sent) == 21
 
 
+def test_history_cuts_long_tool_results_of_past_turns(user: User, model: ScriptedModel) -> None:
+    for n in range(60):
+        create_task(user, f"a task with a fairly long title, number {n:02}")
+    model.script(tool_calls(("list_tasks", {})), text("Here they are."))
+    conversation_id = chat(user, "List everything").json()["conversation_id"]
+    model.reset()
+    model.script(text("ok"))
+
+    chat(user, "thanks", conversation_id)
+
+    [_system, _user, assistant, _new] = model.requests[0]["messages"]
+    assert "list_tasks" in assistant["content"]
+    assert "… (cut)" in assistant["content"]
+    assert len(assistant["content"]) < 1200
+
+
 def test_another_users_conversation_is_not_found(user: User, other_user: User, model: ScriptedModel) -> None:
     model.script(text("hi"))
     theirs = chat(other_user, "private").json()["conversation_id"]

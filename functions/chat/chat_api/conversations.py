@@ -10,6 +10,7 @@ from todo_common.errors import NotFoundError
 from todo_common.models import Conversation, Message
 
 TITLE_LENGTH = 80
+MAX_TOOL_NOTE_RESULT = 1000  # characters of a past tool result sent back to the model
 
 
 class ConversationNotFound(NotFoundError):
@@ -122,4 +123,8 @@ def recent_history(session: Session, conversation: Conversation, turns: int) -> 
 
 
 def _tool_note(call: dict[str, Any]) -> str:
-    return f"[{call['name']}({json.dumps(call['arguments'])}) returned {json.dumps(call['result'])}]"
+    """What a past tool call did, for the model; long results are cut (it can list the tasks again)."""
+    result = json.dumps(call["result"])
+    if len(result) > MAX_TOOL_NOTE_RESULT:
+        result = result[:MAX_TOOL_NOTE_RESULT] + "… (cut)"
+    return f"[{call['name']}({json.dumps(call['arguments'])}) returned {result}]"
