@@ -44,6 +44,10 @@ TaskId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 
 
+def _identity_column() -> Column[int]:
+    return Column(BigInteger, Identity(always=True), primary_key=True)
+
+
 def _timestamp_column() -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
@@ -70,7 +74,7 @@ class Task(SQLModel, table=True):
     # The per-user list in its default order reads this index; lookups by id use the primary key.
     __table_args__ = (Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),)
 
-    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    id: int = Field(sa_column=_identity_column())
     user_id: str = Field(sa_column=Column(Text, nullable=False))
     title: str = Field(sa_column=Column(String(TITLE_MAX_LENGTH), nullable=False))
     description: str | None = Field(default=None, sa_column=Column(String(DESCRIPTION_MAX_LENGTH)))
@@ -84,7 +88,7 @@ class Conversation(SQLModel, table=True):
     # The user's conversations, newest first.
     __table_args__ = (Index("ix_conversations_user_id_updated_at", "user_id", "updated_at"),)
 
-    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    id: int = Field(sa_column=_identity_column())
     user_id: str = Field(sa_column=Column(Text, nullable=False))
     title: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=_timestamp_column())
@@ -97,7 +101,7 @@ class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
 
-    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    id: int = Field(sa_column=_identity_column())
     conversation_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
     )
