@@ -61,3 +61,48 @@ def test_unexpected_error_answers_500_without_internals(
     logged = [line for line in _json_lines(logs.getvalue()) if line.get("message") == "Unhandled error"]
     assert len(logged) == 1
     assert "RuntimeError" in logged[0]["exception"]
+
+
+def _metrics_in(output: str) -> dict[str, list[float]]:
+    """All EMF metric values printed, by name."""
+    found: dict[str, list[float]] = {}
+    for line in _json_lines(output):
+        if "_aws" in line:
+            for definition in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = line[definition["Name"]]
+                found.setdefault(definition["Name"], []).extend(value if isinstance(value, list) else [value])
+    return found
+
+
+def test_task_changes_are_counted_in_metrics(user: User, capsys: pytest.CaptureFixture[str]) -> None:
+    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "counted"}).json()
+    created = _metrics_in(capsys.readouterr().out)
+    call("PATCH", f"/api/{user.id}/tasks/{task['id']}/complete", token=user.token, json_body={"completed": True})
+    completed = _metrics_in(capsys.readouterr().out)
+    call("DELETE", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+    deleted = _metrics_in(capsys.readouterr().out)
+
+    assert created["TasksCreated"] == [1.0]
+    assert completed["TasksCompleted"] == [1.0]
+    assert deleted["TasksDeleted"] == [1.0]
+    assert "TasksCreated" not in completed
+
+
+def test_chat_turn_reports_tool_calls_and_model_latency_tokens_and_errors(
+    user: User, model: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from support.fake_llm import error, text, tool_calls
+
+    model.script(tool_calls(("add_task", {"title": "a"}), ("add_task", {"title": "b"})), text("Added both."))
+    call("POST", f"/api/{user.id}/chat", token=user.token, json_body={"message": "Add a and b"})
+    turn = _metrics_in(capsys.readouterr().out)
+    model.script(error(503, "overloaded"))
+    call("POST", f"/api/{user.id}/chat", token=user.token, json_body={"message": "Hello"})
+    failed = _metrics_in(capsys.readouterr().out)
+
+    assert turn["ChatToolCalls"] == [1.0, 1.0]
+    assert turn["TasksCreated"] == [1.0, 1.0]
+    assert len(turn["ModelLatency"]) == 2
+    assert all(ms > 0 for ms in turn["ModelLatency"])
+    assert turn["ModelTokens"]
+    assert failed["ModelErrors"] == [1.0]

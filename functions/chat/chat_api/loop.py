@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+from aws_lambda_powertools.metrics import MetricUnit
 from sqlmodel import Session
 
 from chat_api.tools import SCHEMAS, run_tool
+from todo_common.observability import count, metrics
 
 SYSTEM_PROMPT = (
     "You are a to-do assistant. Manage the user's tasks only through the tools. When the user refers to a "
@@ -74,12 +76,16 @@ def run_turn(
             if not runs:
                 raise TurnTimedOut
             return TurnResult(_stopped("I ran out of time before finishing.", runs), runs)
+        started = time.monotonic()
         completion = client.chat.completions.create(
             model=model,
             messages=messages,  # type: ignore[arg-type]
             tools=SCHEMAS,  # type: ignore[arg-type]
             timeout=remaining,
         )
+        metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000)
+        if completion.usage is not None:
+            count("ModelTokens", completion.usage.total_tokens)
         message = completion.choices[0].message
         if not message.tool_calls:
             return TurnResult(message.content or "Done.", runs)
@@ -94,6 +100,7 @@ def run_turn(
                 return TurnResult(_stopped("I stopped because I was repeating myself.", runs), runs)
             calls_made.add(signature)
             arguments, result = run_tool(session, user_id, name, raw_arguments)
+            count("ChatToolCalls")
             run = ToolRun(name, arguments, result)
             runs.append(run)
             on_tool_run(run)

@@ -5,7 +5,7 @@ from functools import cache
 import openai
 from fastapi import HTTPException, status
 
-from todo_common.observability import logger
+from todo_common.observability import count, logger
 from todo_common.settings import get_settings
 
 
@@ -30,6 +30,7 @@ def model_client() -> openai.OpenAI | None:
 def model_failure(exc: openai.OpenAIError) -> HTTPException:
     """The answer for a failed model call: 429, 503 or 502, never a 500, never the provider's words."""
     status_code = getattr(exc, "status_code", None)
+    count("ModelErrors")
     logger.warning("Model call failed", extra={"error": type(exc).__name__, "model_status": status_code})
     if isinstance(exc, openai.RateLimitError):
         retry_after = exc.response.headers.get("retry-after")

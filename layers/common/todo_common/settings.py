@@ -1,7 +1,8 @@
 """Configuration from the environment (and a local `.env` file), read once per execution environment."""
 
+import os
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,10 +68,40 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
 
+# Secrets that may live in SSM Parameter Store (SecureString): in AWS, `<NAME>_PARAMETER` names the
+# parameter; an environment variable `<NAME>` itself wins (local runs, tests).
+SECRET_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BETTER_AUTH_SECRET", "GEMINI_API_KEY")
+PARAMETER_MAX_AGE_SECONDS = 300
+
+
+class MissingParameter(RuntimeError):
+    """A secret's SSM parameter could not be read: the function cannot start."""
+
+
+def secrets_from_parameter_store() -> dict[str, Any]:
+    """The secret settings named by `<NAME>_PARAMETER` and not given directly, read from SSM."""
+    wanted = {
+        name: os.environ[f"{name}_PARAMETER"]
+        for name in SECRET_SETTINGS
+        if os.environ.get(f"{name}_PARAMETER") and not os.environ.get(name)
+    }
+    if not wanted:
+        return {}
+    from aws_lambda_powertools.utilities import parameters  # boto3 comes with the Lambda runtime
+
+    values: dict[str, Any] = {}
+    for name, parameter in wanted.items():
+        try:
+            values[name] = parameters.get_parameter(parameter, decrypt=True, max_age=PARAMETER_MAX_AGE_SECONDS)
+        except parameters.exceptions.GetParameterError as exc:
+            raise MissingParameter(f"{name}: SSM parameter {parameter!r} could not be read ({exc})") from None
+    return values
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The settings of this execution environment (cached: read at cold start, not per request)."""
-    return Settings()
+    """The settings of this execution environment, read once at cold start (not per request)."""
+    return Settings(**secrets_from_parameter_store())
 
 
 def sqlalchemy_url(database_url: str) -> str:

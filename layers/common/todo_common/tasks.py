@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel, col
 
 from todo_common.errors import NotFoundError
 from todo_common.models import BIGINT_MAX, SearchText, Task, TaskCreate, TaskPatch, TaskReplace
+from todo_common.observability import count
 
 TaskStatus = Literal["all", "pending", "completed"]
 SortField = Literal["created_at", "updated_at", "title", "id"]
@@ -53,7 +54,9 @@ def _returning_one(session: Session, statement: Any) -> Task:
 
 
 def create_task(session: Session, user_id: str, data: TaskCreate) -> Task:
-    return _returning_one(session, insert(Task).values(user_id=user_id, **data.model_dump()).returning(Task))
+    task = _returning_one(session, insert(Task).values(user_id=user_id, **data.model_dump()).returning(Task))
+    count("TasksCreated")
+    return task
 
 
 def get_task(session: Session, user_id: str, task_id: int) -> Task:
@@ -121,9 +124,14 @@ def patch_task(session: Session, user_id: str, task_id: int, data: TaskPatch) ->
 def set_completion(session: Session, user_id: str, task_id: int, completed: bool | None) -> Task:
     """Mark the task completed or pending; `None` toggles it."""
     value = not_(col(Task.completed)) if completed is None else completed
-    return _update(session, user_id, task_id, {"completed": value})
+    task = _update(session, user_id, task_id, {"completed": value})
+    if task.completed:
+        count("TasksCompleted")
+    return task
 
 
 def delete_task(session: Session, user_id: str, task_id: int) -> Task:
     """Delete the task and return it as it was."""
-    return _returning_one(session, delete(Task).where(*_owned(user_id, task_id)).returning(Task))
+    task = _returning_one(session, delete(Task).where(*_owned(user_id, task_id)).returning(Task))
+    count("TasksDeleted")
+    return task
