@@ -1,0 +1,38 @@
+"""Runs a built Lambda handler the way the Lambda runtime does, for tests/build/test_artifacts.py.
+
+Started as `python3.12 -S lambda_runner.py HANDLER EVENTS_FILE RESPONSES_FILE` with only the
+function's build folder and the layer's python/ folder on PYTHONPATH (no site-packages) and bytecode
+writing off. It imports the handler once (the cold start) and invokes it with each event in turn
+(warm invocations), writing the responses as JSON.
+"""
+
+import importlib
+import json
+import sys
+import time
+
+
+class Context:
+    function_name = "built-function"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:built-function"
+    aws_request_id = "9f1c1d6e-4d61-4f4a-8c59-0d1f0d2b3a4c"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
+
+def main(handler_path: str, events_file: str, responses_file: str) -> None:
+    started = time.perf_counter()
+    module, attribute = handler_path.rsplit(".", 1)
+    handler = getattr(importlib.import_module(module), attribute)
+    init_seconds = time.perf_counter() - started
+    with open(events_file) as file:
+        events = json.load(file)
+    responses = [handler(event, Context()) for event in events]
+    with open(responses_file, "w") as file:
+        json.dump({"init_seconds": init_seconds, "responses": responses, "modules": sorted(sys.modules)}, file)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
