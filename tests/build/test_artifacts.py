@@ -23,6 +23,7 @@ from support.fake_llm import ScriptedModel, text
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests/support/lambda_runner.py"
+FUNCTIONS = {"AuthFunction": "auth_api", "ChatFunction": "chat_api", "TasksFunction": "tasks_api"}
 PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interpreter itself, not the venv
 
 
@@ -65,6 +66,13 @@ def env(database: Database) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "TodoApiBuild",
     }
+
+
+def test_functions_ship_only_their_own_package(build: Path) -> None:
+    # Every dependency comes once, from the layer: nothing is installed twice.
+    shipped = {function: sorted(p.name for p in (build / function).iterdir()) for function in FUNCTIONS}
+
+    assert shipped == {function: [package] for function, package in FUNCTIONS.items()}
 
 
 def test_build_ships_compiled_bytecode(build: Path) -> None:

@@ -29,3 +29,17 @@ def test_sam_validate_lint_accepts_the_template(environment: str) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout
+
+
+def test_cfn_lint_accepts_the_template() -> None:
+    assert SAM_CLI is not None
+    result = subprocess.run(
+        [UV, "tool", "run", "--from", SAM_CLI.group(1), "cfn-lint", "template.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr

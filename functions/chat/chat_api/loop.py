@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from sqlmodel import Session
 
 from chat_api.tools import SCHEMAS, run_tool
-from todo_common.observability import count, metrics
+from todo_common.observability import count, metrics, tracer
 
 SYSTEM_PROMPT = (
     "You are a to-do assistant. Manage the user's tasks only through the tools. When the user refers to a "
@@ -77,12 +77,15 @@ def run_turn(
                 raise TurnTimedOut
             return TurnResult(_stopped("I ran out of time before finishing.", runs), runs)
         started = time.monotonic()
-        completion = client.chat.completions.create(
-            model=model,
-            messages=messages,  # type: ignore[arg-type]
-            tools=SCHEMAS,  # type: ignore[arg-type]
-            timeout=remaining,
-        )
+        # A subsegment of its own: the SDK talks over httpx2, which X-Ray does not patch.
+        with tracer.provider.in_subsegment("## model call") as subsegment:
+            subsegment.put_annotation("model", model)
+            completion = client.chat.completions.create(
+                model=model,
+                messages=messages,  # type: ignore[arg-type]
+                tools=SCHEMAS,  # type: ignore[arg-type]
+                timeout=remaining,
+            )
         metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000)
         if completion.usage is not None:
             count("ModelTokens", completion.usage.total_tokens)
