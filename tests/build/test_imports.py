@@ -1,13 +1,11 @@
 """What each function imports at cold start (Lambda bills the init phase)."""
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PATHS = ["layers/common", "functions/auth", "functions/chat", "functions/tasks"]
+from support.source_env import source_env
 
 
 @pytest.mark.parametrize(
@@ -15,9 +13,8 @@ PATHS = ["layers/common", "functions/auth", "functions/chat", "functions/tasks"]
 )
 def test_only_the_chat_function_imports_openai(module: str, imports_openai: bool) -> None:
     code = f"import sys, {module}; print('openai' in sys.modules)"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(os.path.join(ROOT, p) for p in PATHS)}
 
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-c", code], env=source_env(), capture_output=True, text=True, check=False)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(imports_openai)

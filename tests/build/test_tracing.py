@@ -1,25 +1,20 @@
 """With tracing on (as in Lambda), each database call and each model call is an X-Ray subsegment."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from conftest import User
 from support.fake_llm import ScriptedModel, text
-
-ROOT = Path(__file__).resolve().parents[2]
+from support.source_env import ROOT, source_env
 
 
 def trace(method: str, path: str, token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     arguments = [sys.executable, str(ROOT / "tests/support/xray_probe.py"), method, path, token]
     if body is not None:
         arguments.append(json.dumps(body))
-    paths = ["layers/common", "functions/auth", "functions/chat", "functions/tasks", ".", "tests"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in paths)}
-    result = subprocess.run(arguments, env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(arguments, env=source_env(), capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     traced: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return traced
