@@ -7,7 +7,7 @@ SAM_CLI := aws-sam-cli==1.170.0
 SAM := $(UV) tool run --from $(SAM_CLI) sam
 export UV_PYTHON_DOWNLOADS ?= never
 export SAM_CLI_TELEMETRY := 0
-export PYTHONPATH := layers/common:functions/auth:functions/chat:functions/tasks:.
+export PYTHONPATH := layers/common:functions/auth:functions/chat:functions/mcp:functions/tasks:.
 export PATH := $(abspath $(dir $(UV))):$(PATH)
 
 .PHONY: dev test lint format check migrate validate build requirements token bench clean
@@ -21,7 +21,7 @@ test: .venv/.synced ## Run the whole test suite against real Postgres
 lint: .venv/.synced ## ruff and mypy
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy layers/common functions/auth functions/chat functions/tasks localdev migrations tests bench
+	$(UV) run --no-sync mypy layers/common functions/auth functions/chat functions/mcp functions/tasks localdev migrations tests bench
 
 format: .venv/.synced
 	$(UV) run --no-sync ruff check --fix .

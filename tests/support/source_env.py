@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_PATHS = ["layers/common", "functions/auth", "functions/chat", "functions/tasks", ".", "tests"]
+SOURCE_PATHS = ["layers/common", "functions/auth", "functions/chat", "functions/mcp", "functions/tasks", ".", "tests"]
 
 
 def source_env() -> dict[str, str]:

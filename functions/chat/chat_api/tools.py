@@ -1,89 +1,13 @@
-"""The task tools the model may call: name → (description, argument model, function).
-
-The user is never an argument: every tool runs for the user of the verified token, through the
-layer's task operations (the same validation and ownership as the REST routes). Anything else the
-model puts in the arguments, `user_id` included, is ignored.
-"""
+"""The task tools as the chat model sees them: Gemini function declarations, and calls that arrive
+as JSON strings. The tools themselves are the layer's (`todo_common.tools`), shared with MCP."""
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel
 from sqlmodel import Session
 
-from todo_common import tasks
-from todo_common.models import BIGINT_MAX, Description, Task, TaskCreate, TaskPatch, Title
-
-
-class AddTask(BaseModel):
-    title: Title = Field(description="What to do, 1-200 characters")
-    description: Description | None = Field(default=None, description="Optional details")
-
-
-class ListTasks(BaseModel):
-    status: Literal["all", "pending", "completed"] = Field(default="all", description="Which tasks to list")
-
-
-class TaskRef(BaseModel):
-    task_id: int = Field(ge=1, le=BIGINT_MAX, description="The task's id, as list_tasks shows it")
-
-
-class UpdateTask(TaskRef):
-    title: Title | None = Field(default=None, description="The new title")
-    description: Description | None = Field(default=None, description="The new description")
-
-
-def _outcome(task: Task, status: str) -> dict[str, Any]:
-    return {"task_id": task.id, "status": status, "title": task.title}
-
-
-def _add(session: Session, user_id: str, args: AddTask) -> dict[str, Any]:
-    task = tasks.create_task(session, user_id, TaskCreate(title=args.title, description=args.description))
-    return _outcome(task, "created")
-
-
-def _list(session: Session, user_id: str, args: ListTasks) -> list[dict[str, Any]]:
-    page, _total = tasks.list_tasks(session, user_id, tasks.TaskQuery(status=args.status, order="asc", limit=100))
-    return [{"id": t.id, "title": t.title, "description": t.description, "completed": t.completed} for t in page]
-
-
-def _complete(session: Session, user_id: str, args: TaskRef) -> dict[str, Any]:
-    return _outcome(tasks.set_completion(session, user_id, args.task_id, True), "completed")
-
-
-def _update(session: Session, user_id: str, args: UpdateTask) -> dict[str, Any]:
-    changes = args.model_dump(include={"title", "description"}, exclude_none=True)
-    if not changes:
-        raise ValueError("give a new title or description")
-    return _outcome(tasks.patch_task(session, user_id, args.task_id, TaskPatch(**changes)), "updated")
-
-
-def _delete(session: Session, user_id: str, args: TaskRef) -> dict[str, Any]:
-    return _outcome(tasks.delete_task(session, user_id, args.task_id), "deleted")
-
-
-@dataclass(frozen=True)
-class Tool:
-    description: str
-    arguments: type[BaseModel]
-    run: Callable[[Session, str, Any], Any]
-
-    def schema(self, name: str) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "function": {"name": name, "description": self.description, "parameters": gemini_schema(self.arguments)},
-        }
-
-
-TOOLS: dict[str, Tool] = {
-    "add_task": Tool("Add a task to the user's list.", AddTask, _add),
-    "list_tasks": Tool("List the user's tasks, oldest first, with their ids.", ListTasks, _list),
-    "complete_task": Tool("Mark one of the user's tasks as completed.", TaskRef, _complete),
-    "update_task": Tool("Change the title and/or description of one of the user's tasks.", UpdateTask, _update),
-    "delete_task": Tool("Delete one of the user's tasks.", TaskRef, _delete),
-}
+from todo_common.tools import TOOLS, ToolError
 
 
 def gemini_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -104,7 +28,13 @@ def gemini_schema(model: type[BaseModel]) -> dict[str, Any]:
     return reduce(model.model_json_schema())
 
 
-SCHEMAS = [tool.schema(name) for name, tool in TOOLS.items()]
+SCHEMAS = [
+    {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": gemini_schema(tool.arguments)},
+    }
+    for tool in TOOLS.values()
+]
 
 
 def run_tool(session: Session, user_id: str, name: str, raw_arguments: str | None) -> tuple[dict[str, Any], Any]:
@@ -123,11 +53,6 @@ def run_tool(session: Session, user_id: str, name: str, raw_arguments: str | Non
     if tool is None:
         return arguments, {"error": f"unknown tool {name!r}; the tools are {', '.join(TOOLS)}"}
     try:
-        return arguments, tool.run(session, user_id, tool.arguments.model_validate(arguments))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
-        return arguments, {"error": f"invalid arguments: {problems}"}
-    except tasks.TaskNotFound:
-        return arguments, {"error": f"there is no task {arguments.get('task_id')} on the user's list"}
-    except ValueError as exc:
+        return arguments, tool.call(session, user_id, arguments).model_dump(mode="json")
+    except ToolError as exc:
         return arguments, {"error": str(exc)}

@@ -72,12 +72,17 @@ def _replace_dead_connections(engine: Engine, ping_after_idle: float) -> None:
 engine = create_db_engine(get_settings())
 
 
+def new_session() -> Session:
+    """A session on the shared engine. Opening and closing it costs no round trip."""
+    return Session(engine, expire_on_commit=False)
+
+
 async def get_session() -> AsyncIterator[Session]:
     """FastAPI dependency: a session on the shared engine for the length of one request.
 
     Async so that FastAPI does not hop to a worker thread to open and close it (neither does I/O).
     """
-    with Session(engine, expire_on_commit=False) as session:
+    with new_session() as session:
         yield session
 
 

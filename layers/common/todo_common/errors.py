@@ -17,6 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_common.observability import logger
 
+# What the database driver and pool raise when Postgres cannot be reached or does not answer in time.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+
 
 class NotFoundError(LookupError):
     """A resource that does not exist, or that belongs to another user (the two look the same)."""
@@ -74,9 +77,7 @@ def install_error_handlers(app: FastAPI) -> None:
     handlers: dict[Any, Any] = {
         RequestValidationError: _validation_error,
         NotFoundError: _not_found,
-        OperationalError: _database_unavailable,
-        InterfaceError: _database_unavailable,
-        PoolTimeoutError: _database_unavailable,
+        **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)

@@ -11,6 +11,7 @@ from todo_common.settings import get_settings
 from todo_common.tokens import InvalidToken, KeysUnavailable, Principal, TokenVerifier
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/auth/login` or from Better Auth")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 @lru_cache
@@ -19,25 +20,33 @@ def get_verifier() -> TokenVerifier:
     return TokenVerifier.from_settings(get_settings())
 
 
-async def current_principal(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+def authenticate(
+    credentials: HTTPAuthorizationCredentials | None, verifier: TokenVerifier, challenge: str = ""
 ) -> Principal:
+    """Who the bearer token says the caller is: else 401 with `WWW-Authenticate: Bearer`, or 503
+    while the signing keys cannot be fetched. `challenge` adds parameters to that header."""
     if credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized("Not authenticated", challenge)
     try:
-        return get_verifier().verify(credentials.credentials)
+        return verifier.verify(credentials.credentials)
     except InvalidToken as exc:
         logger.info("Token refused", extra={"reason": str(exc)})
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Invalid or expired token",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from None
+        raise _unauthorized("Invalid or expired token", 'error="invalid_token"', challenge) from None
     except KeysUnavailable:
         logger.warning("Token signing keys unavailable")
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "Cannot verify tokens right now", headers={"Retry-After": "5"}
         ) from None
+
+
+def _unauthorized(detail: str, *parameters: str) -> HTTPException:
+    challenge = ", ".join(parameter for parameter in parameters if parameter)
+    header = f"Bearer {challenge}" if challenge else "Bearer"
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": header})
+
+
+async def current_principal(credentials: BearerCredentials) -> Principal:
+    return authenticate(credentials, get_verifier())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

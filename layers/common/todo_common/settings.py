@@ -3,9 +3,10 @@
 import os
 from functools import lru_cache
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEFAULT_LLM_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
@@ -32,12 +33,32 @@ class Settings(BaseSettings):
     CHAT_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=28)] = 25.0
     CHAT_MAX_MODEL_CALLS: Annotated[int, Field(ge=1, le=20)] = 6
     CHAT_HISTORY_TURNS: Annotated[int, Field(ge=1, le=100)] = 10
+    # The MCP endpoint's public URL (`https://<host>/mcp`): tokens whose `aud` is this URL are
+    # accepted there too (what an OAuth authorization server issues to MCP clients, RFC 8707).
+    # Unset: the URL is derived from each request.
+    MCP_RESOURCE_URL: str | None = None
+    # Where MCP clients get tokens (RFC 9728 `authorization_servers`); unset: JWT_ISSUER, if set.
+    MCP_AUTHORIZATION_SERVERS: Annotated[list[str], NoDecode] = []
     PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
     BCRYPT_ROUNDS: Annotated[int, Field(ge=4, le=31)] = 12
     # A pooled connection idle for longer than this is pinged before reuse (a frozen Lambda
     # environment may wake up to a connection the server or a NAT has long dropped).
     DB_PING_AFTER_IDLE_SECONDS: Annotated[float, Field(ge=0)] = 30.0
     DB_CONNECT_TIMEOUT_SECONDS: Annotated[int, Field(ge=1, le=60)] = 10
+
+    @field_validator("MCP_AUTHORIZATION_SERVERS", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+
+    @field_validator("MCP_RESOURCE_URL", "MCP_AUTHORIZATION_SERVERS")
+    @classmethod
+    def _http_urls(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for url in [value] if isinstance(value, str) else value or []:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+                raise ValueError("must be absolute http(s) URLs without a query or fragment")
+        return value
 
     @field_validator("ALGORITHM")
     @classmethod
@@ -61,6 +82,7 @@ class Settings(BaseSettings):
         "JWT_ISSUER",
         "JWT_AUDIENCE",
         "GEMINI_API_KEY",
+        "MCP_RESOURCE_URL",
         mode="before",
     )
     @classmethod

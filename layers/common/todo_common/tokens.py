@@ -137,7 +137,7 @@ class TokenVerifier:
         secrets: list[str],
         jwks: JwksCache | None = None,
         issuer: str | None = None,
-        audience: str | None = None,
+        audience: str | list[str] | None = None,
     ) -> None:
         self.secrets = secrets
         self.jwks = jwks
@@ -145,10 +145,15 @@ class TokenVerifier:
         self.audience = audience
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "TokenVerifier":
+    def from_settings(cls, settings: Settings, *, also_audience: str | None = None) -> "TokenVerifier":
+        """The verifier that settings describe. `also_audience` is accepted beside `JWT_AUDIENCE` when
+        that is set (without it, `aud` is not checked at all)."""
         secrets = [s.get_secret_value() for s in (settings.SECRET_KEY, settings.BETTER_AUTH_SECRET) if s is not None]
         jwks = JwksCache(settings.JWKS_URL) if settings.JWKS_URL else None
-        return cls(secrets, jwks, settings.JWT_ISSUER, settings.JWT_AUDIENCE)
+        audience: str | list[str] | None = settings.JWT_AUDIENCE
+        if settings.JWT_AUDIENCE is not None and also_audience is not None:
+            audience = [settings.JWT_AUDIENCE, also_audience]
+        return cls(secrets, jwks, settings.JWT_ISSUER, audience)
 
     def verify(self, token: str) -> Principal:
         if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():

@@ -1,0 +1,117 @@
+"""The MCP endpoint and its authorization discovery (MCP authorization spec, RFC 9728).
+
+`POST /mcp` authenticates the caller exactly as the REST API does (same tokens, same 401/503), then
+lets the SDK answer. A 401 names the Protected Resource Metadata document, from which an MCP client
+learns where to get a token. `GET /mcp` would open a server-sent event stream, which a Lambda behind
+an HTTP API cannot hold, and there are no sessions to `DELETE`: both answer 405 at once.
+"""
+
+from functools import lru_cache
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
+
+from mcp_api.server import serve
+from todo_common.security import BearerCredentials, authenticate
+from todo_common.settings import get_settings
+from todo_common.tokens import Principal, TokenVerifier
+
+MCP_PATH = "/mcp"
+METADATA_PATH = "/.well-known/oauth-protected-resource"
+
+router = APIRouter(tags=["mcp"])
+
+
+@lru_cache
+def get_mcp_verifier() -> TokenVerifier:
+    """The REST API's verifier, also accepting tokens issued for this endpoint (`aud` = its URL)."""
+    settings = get_settings()
+    return TokenVerifier.from_settings(settings, also_audience=settings.MCP_RESOURCE_URL)
+
+
+def resource_url(request: Request) -> str:
+    """The MCP endpoint's public URL: `MCP_RESOURCE_URL`, else this request's origin + /mcp."""
+    return get_settings().MCP_RESOURCE_URL or str(request.base_url).rstrip("/") + MCP_PATH
+
+
+def metadata_url(resource: str) -> str:
+    """Where RFC 9728 puts a resource's metadata: the well-known path, then the resource's path."""
+    parts = urlsplit(resource)
+    return f"{parts.scheme}://{parts.netloc}{METADATA_PATH}{parts.path.rstrip('/')}"
+
+
+async def mcp_principal(request: Request, credentials: BearerCredentials) -> Principal:
+    challenge = f'resource_metadata="{metadata_url(resource_url(request))}"'
+    return authenticate(credentials, get_mcp_verifier(), challenge)
+
+
+class McpExchange(Response):
+    """The SDK's own answer to the request, sent by the SDK (it reads the body and writes the response)."""
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__()
+        self.principal = principal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await serve(self.principal, scope, receive, send)
+
+
+_JSON_RPC = {"application/json": {"schema": {"type": "object", "description": "A JSON-RPC 2.0 message"}}}
+
+
+@router.post(
+    MCP_PATH,
+    summary="MCP (Streamable HTTP, stateless, JSON responses)",
+    description=(
+        "One JSON-RPC message per request. Protocol revisions 2025-06-18 and 2025-11-25 (`initialize` first) "
+        "and 2026-07-28 (no handshake). Tools: add_task, list_tasks, complete_task, update_task, delete_task, "
+        "always for the token's user. Send `Accept: application/json, text/event-stream`."
+    ),
+    response_class=Response,
+    responses={
+        200: {"description": "The JSON-RPC response", "content": _JSON_RPC},
+        202: {"description": "A notification, accepted"},
+        401: {"description": "No valid token; `WWW-Authenticate` names the resource metadata"},
+    },
+    openapi_extra={"requestBody": {"required": True, "content": _JSON_RPC}},
+)
+async def mcp(principal: Annotated[Principal, Depends(mcp_principal)]) -> Response:
+    return McpExchange(principal)
+
+
+def _method_not_allowed(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": "POST"})
+
+
+@router.get(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None)
+async def mcp_stream() -> JSONResponse:
+    """405: this server opens no server-sent event stream (responses come as JSON to each POST)."""
+    return _method_not_allowed("This MCP server sends no event stream; POST JSON-RPC messages")
+
+
+@router.delete(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None)
+async def mcp_end_session() -> JSONResponse:
+    """405: the server is stateless; there is no session to end."""
+    return _method_not_allowed("This MCP server is stateless; there is no session to end")
+
+
+class ProtectedResourceMetadata(BaseModel):
+    """OAuth 2.0 Protected Resource Metadata (RFC 9728) of the MCP endpoint."""
+
+    resource: str
+    authorization_servers: list[str] | None = None
+    bearer_methods_supported: list[str] = ["header"]
+    resource_name: str = "Todo API"
+
+
+@router.get(METADATA_PATH + MCP_PATH, response_model_exclude_none=True)
+@router.get(METADATA_PATH, response_model_exclude_none=True)
+async def protected_resource_metadata(request: Request) -> ProtectedResourceMetadata:
+    """What the MCP endpoint is, and which authorization servers issue tokens for it."""
+    settings = get_settings()
+    servers = settings.MCP_AUTHORIZATION_SERVERS or ([settings.JWT_ISSUER] if settings.JWT_ISSUER else [])
+    return ProtectedResourceMetadata(resource=resource_url(request), authorization_servers=servers or None)
