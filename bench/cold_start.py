@@ -21,7 +21,12 @@ from localdev.x86_build import build_x86_64
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = getattr(sys, "_base_executable", sys.executable)
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
-FUNCTIONS = {"TasksFunction": "tasks_api.app", "AuthFunction": "auth_api.app", "ChatFunction": "chat_api.app"}
+FUNCTIONS = {
+    "TasksFunction": "tasks_api.app",
+    "AuthFunction": "auth_api.app",
+    "ChatFunction": "chat_api.app",
+    "McpFunction": "mcp_api.app",
+}
 IMPORT = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
 
@@ -52,14 +57,22 @@ def main() -> None:
     build = build_x86_64(work)
     bare = without_bytecode(build, work / "no-bytecode")
     print(f"cold import of each function, median of {RUNS} fresh processes (x86_64 build)\n")
-    print(f"{'function':<16}{'with .pyc':>12}{'without':>12}{'ratio':>8}")
-    for function, module in FUNCTIONS.items():
-        timings: dict[str, list[float]] = {"with": [], "without": []}
-        for _ in range(RUNS):
-            timings["with"].append(cold_import(build, function, module))
-            timings["without"].append(cold_import(bare, function, module))
-        with_pyc, without = statistics.median(timings["with"]), statistics.median(timings["without"])
-        print(f"{function:<16}{with_pyc * 1000:>10.0f}ms{without * 1000:>10.0f}ms{without / with_pyc:>7.1f}x")
+    print(f"{'function':<16}{'with .pyc':>12}{'without':>12}{'ratio':>8}{'vs tasks':>10}")
+    timings: dict[tuple[str, str], list[float]] = {
+        (function, kind): [] for function in FUNCTIONS for kind in ("with", "without")
+    }
+    for _ in range(RUNS):  # every function in every round, so that the machine's load hits all alike
+        for function, module in FUNCTIONS.items():
+            timings[function, "with"].append(cold_import(build, function, module))
+            timings[function, "without"].append(cold_import(bare, function, module))
+    medians = {key: statistics.median(values) for key, values in timings.items()}
+    for function in FUNCTIONS:
+        with_pyc, without = medians[function, "with"], medians[function, "without"]
+        versus_tasks = with_pyc / medians["TasksFunction", "with"]
+        print(
+            f"{function:<16}{with_pyc * 1000:>10.0f}ms{without * 1000:>10.0f}ms"
+            f"{without / with_pyc:>7.1f}x{versus_tasks:>9.2f}x"
+        )
     shutil.rmtree(work)
 
 

@@ -69,7 +69,8 @@ class TemplateRouter:
 
 
 def _docs_app(apps: list[FastAPI]) -> FastAPI:
-    docs = FastAPI(title="Todo API", version="1.0.0", docs_url=None, openapi_url=None)
+    description = "Every function of template.yaml on one port. MCP clients connect to `POST /mcp` with a bearer token."
+    docs = FastAPI(title="Todo API", description=description, version="1.0.0", docs_url=None, openapi_url=None)
     spec: dict[str, Any] = {}
 
     @docs.get("/openapi.json", include_in_schema=False)
@@ -101,7 +102,8 @@ def main() -> None:
     settings = get_settings()
     assert settings.DATABASE_URL is not None
     migrate(settings.DATABASE_URL.get_secret_value())
-    print(f"Todo API on http://127.0.0.1:{settings.PORT}  (docs: http://127.0.0.1:{settings.PORT}/docs)")
+    origin = f"http://127.0.0.1:{settings.PORT}"
+    print(f"Todo API on {origin}  (docs: {origin}/docs, MCP: {origin}/mcp)")
     uvicorn.run(TemplateRouter(load_routes()), host="127.0.0.1", port=settings.PORT, log_level="info")
 
 

@@ -20,10 +20,16 @@ from localdev.x86_build import build_x86_64
 from support.auth import AUDIENCE, ISSUER, SECRET_KEY, hs256_token, new_user_id
 from support.events import call, http_event
 from support.fake_llm import ScriptedModel, text
+from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests/support/lambda_runner.py"
-FUNCTIONS = {"AuthFunction": "auth_api", "ChatFunction": "chat_api", "TasksFunction": "tasks_api"}
+FUNCTIONS = {
+    "AuthFunction": "auth_api",
+    "ChatFunction": "chat_api",
+    "McpFunction": "mcp_api",
+    "TasksFunction": "tasks_api",
+}
 PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interpreter itself, not the venv
 
 
@@ -136,3 +142,29 @@ def test_built_chat_function_runs_a_turn(build: Path, env: dict[str, str], model
     chat, conversations = (json.loads(response["body"]) for response in run["responses"])
     assert chat["response"] == "Hello from the built function."
     assert [c["id"] for c in conversations] == [chat["conversation_id"]]
+
+
+def test_built_mcp_function_answers_warm_invocations(build: Path, env: dict[str, str]) -> None:
+    user_id = new_user_id()
+    token = hs256_token(user_id)
+    headers = {"accept": ACCEPT, "mcp-protocol-version": HANDSHAKE_VERSION}
+
+    def message(method: str, params: dict[str, Any]) -> dict[str, Any]:
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        return http_event("POST", "/mcp", token=token, json_body=body, headers=headers)[0]
+
+    initialize = {"protocolVersion": HANDSHAKE_VERSION, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    requests = [
+        message("initialize", initialize),
+        message("tools/list", {}),
+        message("tools/call", {"name": "add_task", "arguments": {"title": "built"}}),
+        message("tools/call", {"name": "list_tasks", "arguments": {}}),
+        http_event("GET", "/mcp", token=token)[0],
+    ]
+
+    run = run_built(build, "McpFunction", "mcp_api.app.handler", requests, env)
+
+    assert [response["statusCode"] for response in run["responses"]] == [200, 200, 200, 200, 405]
+    listed = json.loads(run["responses"][3]["body"])["result"]["structuredContent"]["result"]
+    assert [task["title"] for task in listed] == ["built"]
+    assert "openai" not in run["modules"]

@@ -9,7 +9,8 @@ from support.source_env import source_env
 
 
 @pytest.mark.parametrize(
-    ("module", "imports_openai"), [("tasks_api.app", False), ("auth_api.app", False), ("chat_api.app", True)]
+    ("module", "imports_openai"),
+    [("tasks_api.app", False), ("auth_api.app", False), ("mcp_api.app", False), ("chat_api.app", True)],
 )
 def test_only_the_chat_function_imports_openai(module: str, imports_openai: bool) -> None:
     code = f"import sys, {module}; print('openai' in sys.modules)"

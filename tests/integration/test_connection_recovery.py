@@ -10,6 +10,7 @@ import pytest
 
 from conftest import User
 from support.events import call
+from support.mcp_messages import call_tool
 from support.pgproxy import CountingProxy
 from todo_common.db import engine
 
@@ -113,3 +114,19 @@ def test_database_down_answers_503_and_health_says_so(
     assert health.status == 503
     assert health.json() == {"status": "unavailable", "database": "unavailable"}
     assert call("GET", "/health").status == 200
+
+
+@pytest.mark.usefixtures("warm")
+def test_mcp_tool_call_with_the_database_down_is_a_tool_error_then_recovers(
+    user: User, db: psycopg.Connection[Any], proxy: CountingProxy
+) -> None:
+    proxy.refusing = True
+    try:
+        _terminate_app_connections(db)
+        failed = call_tool(user.token, "list_tasks", {})
+    finally:
+        proxy.refusing = False
+
+    assert failed["isError"] is True
+    assert failed["content"] == [{"type": "text", "text": "the database is unavailable; try again shortly"}]
+    assert call_tool(user.token, "list_tasks", {})["isError"] is False

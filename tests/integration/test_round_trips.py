@@ -10,6 +10,7 @@ import pytest
 
 from conftest import User
 from support.events import call
+from support.mcp_messages import call_tool, initialize, mcp_post
 from support.pgproxy import CountingProxy
 
 
@@ -78,5 +79,40 @@ def test_refused_request_does_not_reach_the_database(user: User, other_user: Use
     call("GET", f"/api/{other_user.id}/tasks", token=user.token)
     call("GET", f"/api/{user.id}/tasks", token="not-a-token")
     call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": ""})
+
+    assert proxy.round_trips == []
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "verb"),
+    [
+        ("add_task", {"title": "by MCP"}, "INSERT"),
+        ("list_tasks", {"status": "pending"}, "SELECT"),
+        ("complete_task", {"task_id": "{id}"}, "UPDATE"),
+        ("update_task", {"task_id": "{id}", "description": None}, "UPDATE"),
+        ("delete_task", {"task_id": "{id}"}, "DELETE"),
+    ],
+)
+def test_mcp_tool_call_costs_what_its_rest_route_costs(
+    user: User, proxy: CountingProxy, tool: str, arguments: dict[str, Any], verb: str
+) -> None:
+    task = _create(user)
+    proxy.reset()
+
+    result = call_tool(user.token, tool, {k: task["id"] if v == "{id}" else v for k, v in arguments.items()})
+
+    assert result["isError"] is False
+    [statements] = proxy.round_trips
+    assert len(statements) == 1
+    assert statements[0].lstrip().upper().startswith(verb)
+
+
+def test_mcp_handshake_and_tool_listing_reach_no_database(user: User, proxy: CountingProxy) -> None:
+    _create(user)
+    proxy.reset()
+
+    initialize(user.token)
+    mcp_post(user.token, "notifications/initialized")
+    mcp_post(user.token, "tools/list")
 
     assert proxy.round_trips == []

@@ -47,6 +47,8 @@ def test_local_server_documents_every_route(client: TestClient) -> None:
     }
     assert spec["paths"]["/api/{user_id}/tasks"]["get"]["security"] == [{"HTTPBearer": []}]
     assert "swagger-ui" in client.get("/docs").text
+    assert "POST /mcp" in spec["info"]["description"]  # where MCP clients connect
+    assert spec["paths"]["/mcp"]["post"]["security"] == [{"HTTPBearer": []}]
 
 
 def test_prepare_environment_generates_a_secret_key_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
