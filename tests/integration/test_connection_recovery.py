@@ -3,6 +3,8 @@ compute, a restart, a network that forgot the connection while the Lambda enviro
 
 import select
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -40,6 +42,17 @@ def _age_pooled_connection(seconds: float) -> None:
     """Make the idle pooled connection look `seconds` older (as after a long freeze)."""
     for record in engine.pool._pool.queue:  # type: ignore[attr-defined]
         record.info["todo_last_used"] -= seconds
+
+
+@contextmanager
+def database_down(db: psycopg.Connection[Any], proxy: CountingProxy) -> Iterator[None]:
+    """Postgres out of reach: the pooled connection is closed and new ones are refused."""
+    proxy.refusing = True
+    try:
+        _terminate_app_connections(db)
+        yield
+    finally:
+        proxy.refusing = False
 
 
 @pytest.fixture
@@ -101,13 +114,9 @@ def test_connection_dropped_mid_request_answers_503_then_recovers(user: User, pr
 def test_database_down_answers_503_and_health_says_so(
     user: User, db: psycopg.Connection[Any], proxy: CountingProxy
 ) -> None:
-    proxy.refusing = True
-    try:
-        _terminate_app_connections(db)
+    with database_down(db, proxy):
         task_response = call("GET", f"/api/{user.id}/tasks", token=user.token)
         health = call("GET", "/health")
-    finally:
-        proxy.refusing = False
 
     assert task_response.status == 503
     assert task_response.json() == {"detail": "Database unavailable, try again shortly"}
@@ -120,12 +129,8 @@ def test_database_down_answers_503_and_health_says_so(
 def test_mcp_tool_call_with_the_database_down_is_a_tool_error_then_recovers(
     user: User, db: psycopg.Connection[Any], proxy: CountingProxy
 ) -> None:
-    proxy.refusing = True
-    try:
-        _terminate_app_connections(db)
+    with database_down(db, proxy):
         failed = call_tool(user.token, "list_tasks", {})
-    finally:
-        proxy.refusing = False
 
     assert failed["isError"] is True
     assert failed["content"] == [{"type": "text", "text": "the database is unavailable; try again shortly"}]
