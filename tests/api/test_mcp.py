@@ -106,12 +106,14 @@ def test_request_at_2026_07_28_whose_headers_disagree_with_its_body_is_refused(
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_get_and_delete_answer_405_at_once(user: User, proxy: CountingProxy, method: str) -> None:
-    for token in (user.token, None):
-        response = call(method, "/mcp", token=token, headers={"accept": "text/event-stream"})
+    response = call(method, "/mcp", token=user.token, headers={"accept": "text/event-stream"})
+    unauthenticated = call(method, "/mcp", headers={"accept": "text/event-stream"})
 
-        assert response.status == 405
-        assert response.headers["allow"] == "POST"
-        assert isinstance(response.json()["detail"], str)
+    assert response.status == 405
+    assert response.headers["allow"] == "POST"
+    assert isinstance(response.json()["detail"], str)
+    assert unauthenticated.status == 401  # a probe without a token learns where to get one
+    assert unauthenticated.headers["www-authenticate"] == f'Bearer resource_metadata="{METADATA_URL}"'
     assert proxy.round_trips == []
 
 
@@ -254,6 +256,19 @@ def test_bad_arguments_are_tool_errors_that_change_nothing(
     assert tasks_in_db(db, user.id) == []
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"name": "add_task", "arguments": ["title"]}, {"name": 5}, {"arguments": {"title": "no name"}}],
+    ids=["arguments-not-an-object", "name-not-text", "no-name"],
+)
+def test_a_malformed_call_is_a_protocol_error(user: User, db: psycopg.Connection[Any], params: dict[str, Any]) -> None:
+    response = mcp_post(user.token, "tools/call", params)
+
+    assert response.status == 200
+    assert response.json()["error"]["code"] == -32602
+    assert tasks_in_db(db, user.id) == []
+
+
 def test_an_unknown_tool_is_a_protocol_error(user: User) -> None:
     response = mcp_post(user.token, "tools/call", {"name": "drop_tables", "arguments": {}})
 
@@ -293,8 +308,10 @@ def test_an_unexpected_failure_reveals_nothing(user: User, monkeypatch: pytest.M
             "application/json",
             413,
         ),
+        ("[" * 100_000 + "]" * 100_000, "application/json", 400),
+        ('{"jsonrpc": "2.0", "id": ' + "9" * 5000 + ', "method": "tools/list"}', "application/json", 400),
     ],
-    ids=["malformed", "empty", "batch", "not-json", "over-1-mib"],
+    ids=["malformed", "empty", "batch", "not-json", "over-1-mib", "nested-100k-deep", "huge-number"],
 )
 def test_hostile_bodies_get_a_client_error(user: User, body: str, content_type: str, status: int) -> None:
     headers = {"content-type": content_type, "accept": "application/json, text/event-stream"}

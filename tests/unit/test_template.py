@@ -54,6 +54,8 @@ def test_template_declares_the_http_api_and_the_common_layer() -> None:
         ("PATCH", "/api/u1/tasks/7", "TasksFunction", {"user_id": "u1", "task_id": "7"}),
         ("POST", "/api/auth/login", "AuthFunction", {}),
         ("GET", "/api/auth/me", "AuthFunction", {}),
+        ("POST", "/mcp", "McpFunction", {}),
+        ("GET", "/.well-known/oauth-protected-resource/mcp", "McpFunction", {}),
     ],
 )
 def test_resolve_picks_the_route_api_gateway_would(

@@ -21,6 +21,7 @@ from support.auth import (
     new_user_id,
 )
 from todo_common import tokens
+from todo_common.settings import Settings
 from todo_common.tokens import SESSION_CACHE_AUDIENCE, InvalidToken, JwksCache, KeysUnavailable, TokenVerifier
 
 REFETCH_INTERVAL = 30.0
@@ -147,8 +148,33 @@ def test_verify_refuses_better_auth_session_cache_audience(
 ) -> None:
     verifier = TokenVerifier([SECRET_KEY], audience=audience)
 
-    with pytest.raises(InvalidToken, match="session-cache"):
+    with pytest.raises(InvalidToken, match="another resource"):
         verifier.verify(hs256_token(new_user_id(), aud=token_audience))
+
+
+MCP_RESOURCE = "https://todo.example.com/mcp"
+
+
+@pytest.mark.parametrize("jwt_audience", [None, AUDIENCE], ids=["audience-unset", "audience-set"])
+def test_tokens_for_the_mcp_resource_are_accepted_by_the_mcp_verifier_only(jwt_audience: str | None) -> None:
+    settings = Settings(SECRET_KEY=SECRET_KEY, JWT_AUDIENCE=jwt_audience, MCP_RESOURCE_URL=MCP_RESOURCE)
+    rest, mcp = TokenVerifier.from_settings(settings), TokenVerifier.from_settings(settings, for_mcp=True)
+    for_mcp, for_rest = hs256_token("u1", aud=MCP_RESOURCE), hs256_token("u1", aud=AUDIENCE)
+
+    assert mcp.verify(for_mcp).user_id == "u1"
+    assert mcp.verify(for_rest).user_id == "u1"  # the REST API's tokens can be pasted into an MCP client
+    assert rest.verify(for_rest).user_id == "u1"
+    with pytest.raises(InvalidToken):
+        rest.verify(for_mcp)
+
+
+@pytest.mark.parametrize(
+    "token_audience", [{"a": 1}, [["nested"]], 7, [None]], ids=["object", "nested", "number", "null"]
+)
+def test_odd_audiences_are_no_crash_when_the_audience_is_not_checked(token_audience: Any) -> None:
+    principal = TokenVerifier([SECRET_KEY]).verify(hs256_token("u1", aud=token_audience))
+
+    assert principal.user_id == "u1"
 
 
 # Algorithm confusion

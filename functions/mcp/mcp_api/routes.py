@@ -3,7 +3,8 @@
 `POST /mcp` authenticates the caller exactly as the REST API does (same tokens, same 401/503), then
 lets the SDK answer. A 401 names the Protected Resource Metadata document, from which an MCP client
 learns where to get a token. `GET /mcp` would open a server-sent event stream, which a Lambda behind
-an HTTP API cannot hold, and there are no sessions to `DELETE`: both answer 405 at once.
+an HTTP API cannot hold, and there are no sessions to `DELETE`: both answer 405 at once (after the
+token check).
 """
 
 from functools import lru_cache
@@ -29,8 +30,7 @@ router = APIRouter(tags=["mcp"])
 @lru_cache
 def get_mcp_verifier() -> TokenVerifier:
     """The REST API's verifier, also accepting tokens issued for this endpoint (`aud` = its URL)."""
-    settings = get_settings()
-    return TokenVerifier.from_settings(settings, also_audience=settings.MCP_RESOURCE_URL)
+    return TokenVerifier.from_settings(get_settings(), for_mcp=True)
 
 
 def resource_url(request: Request) -> str:
@@ -47,6 +47,9 @@ def metadata_url(resource: str) -> str:
 async def mcp_principal(request: Request, credentials: BearerCredentials) -> Principal:
     challenge = f'resource_metadata="{metadata_url(resource_url(request))}"'
     return authenticate(credentials, get_mcp_verifier(), challenge)
+
+
+McpPrincipal = Annotated[Principal, Depends(mcp_principal)]
 
 
 class McpExchange(Response):
@@ -79,7 +82,7 @@ _JSON_RPC = {"application/json": {"schema": {"type": "object", "description": "A
     },
     openapi_extra={"requestBody": {"required": True, "content": _JSON_RPC}},
 )
-async def mcp(principal: Annotated[Principal, Depends(mcp_principal)]) -> Response:
+async def mcp(principal: McpPrincipal) -> Response:
     return McpExchange(principal)
 
 
@@ -87,14 +90,16 @@ def _method_not_allowed(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": "POST"})
 
 
+# The token is checked first, as on POST: a client that probes the endpoint without one learns where
+# to get one (401 with the resource metadata), whichever method it probes with.
 @router.get(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None)
-async def mcp_stream() -> JSONResponse:
+async def mcp_stream(_: McpPrincipal) -> JSONResponse:
     """405: this server opens no server-sent event stream (responses come as JSON to each POST)."""
     return _method_not_allowed("This MCP server sends no event stream; POST JSON-RPC messages")
 
 
 @router.delete(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None)
-async def mcp_end_session() -> JSONResponse:
+async def mcp_end_session(_: McpPrincipal) -> JSONResponse:
     """405: the server is stateless; there is no session to end."""
     return _method_not_allowed("This MCP server is stateless; there is no session to end")
 

@@ -138,22 +138,30 @@ class TokenVerifier:
         jwks: JwksCache | None = None,
         issuer: str | None = None,
         audience: str | list[str] | None = None,
+        refused_audiences: frozenset[str] = frozenset({SESSION_CACHE_AUDIENCE}),
     ) -> None:
         self.secrets = secrets
         self.jwks = jwks
         self.issuer = issuer
-        self.audience = audience
+        self.audience = audience  # None: `aud` is not required
+        self.refused_audiences = refused_audiences  # refused even when `aud` is not required
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, also_audience: str | None = None) -> "TokenVerifier":
-        """The verifier that settings describe. `also_audience` is accepted beside `JWT_AUDIENCE` when
-        that is set (without it, `aud` is not checked at all)."""
+    def from_settings(cls, settings: Settings, *, for_mcp: bool = False) -> "TokenVerifier":
+        """The REST API's verifier, or the MCP endpoint's.
+
+        Tokens issued for the MCP endpoint (`aud` = `MCP_RESOURCE_URL`, RFC 8707) are accepted there
+        beside the REST API's, and refused by the REST API.
+        """
         secrets = [s.get_secret_value() for s in (settings.SECRET_KEY, settings.BETTER_AUTH_SECRET) if s is not None]
         jwks = JwksCache(settings.JWKS_URL) if settings.JWKS_URL else None
         audience: str | list[str] | None = settings.JWT_AUDIENCE
-        if settings.JWT_AUDIENCE is not None and also_audience is not None:
-            audience = [settings.JWT_AUDIENCE, also_audience]
-        return cls(secrets, jwks, settings.JWT_ISSUER, audience)
+        refused = {SESSION_CACHE_AUDIENCE}
+        if settings.MCP_RESOURCE_URL is not None and for_mcp:
+            audience = None if settings.JWT_AUDIENCE is None else [settings.JWT_AUDIENCE, settings.MCP_RESOURCE_URL]
+        elif settings.MCP_RESOURCE_URL is not None:
+            refused.add(settings.MCP_RESOURCE_URL)
+        return cls(secrets, jwks, settings.JWT_ISSUER, audience, frozenset(refused))
 
     def verify(self, token: str) -> Principal:
         if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
@@ -192,11 +200,11 @@ class TokenVerifier:
             return self._principal(claims)
         raise InvalidToken("token signature is not valid")
 
-    @staticmethod
-    def _principal(claims: dict[str, Any]) -> Principal:
+    def _principal(self, claims: dict[str, Any]) -> Principal:
         audience = claims.get("aud")
-        if audience == SESSION_CACHE_AUDIENCE or (isinstance(audience, list) and SESSION_CACHE_AUDIENCE in audience):
-            raise InvalidToken("a session-cache token is not an access token")
+        audiences = audience if isinstance(audience, list) else [audience]  # unchecked: any JSON at all
+        if any(isinstance(item, str) and item in self.refused_audiences for item in audiences):
+            raise InvalidToken("the token is meant for another resource")
         subject = claims["sub"]
         # isprintable() also refuses NUL, control characters and lone surrogates.
         if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH or not subject.isprintable():
