@@ -1,6 +1,7 @@
 """The tasks function: `tasks_api.app.handler` is its Lambda entry point."""
 
-from tasks_api.routes import health_router, router
+from tasks_api.routes import health_router, router, task_changed
+from todo_common import tasks
 from todo_common.api import create_app
 from todo_common.lambda_handler import lambda_handler
 
@@ -9,4 +10,5 @@ app = create_app(
     description="Each user's tasks, reachable only with that user's token.",
     routers=[health_router, router],
 )
+app.add_exception_handler(tasks.TaskChanged, task_changed)
 handler = lambda_handler(app)

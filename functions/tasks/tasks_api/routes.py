@@ -8,19 +8,69 @@ took about twice as long that way. (`make dev` serves one request at a time for 
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from todo_common import tasks
 from todo_common.db import SessionDep, database_answers
-from todo_common.models import TaskCompletion, TaskCreate, TaskId, TaskPatch, TaskPublic, TaskReplace
+from todo_common.models import (
+    BIGINT_MAX,
+    Task,
+    TaskCompletion,
+    TaskCreate,
+    TaskId,
+    TaskPatch,
+    TaskPublic,
+    TaskReplace,
+)
 from todo_common.security import OwnerId
 
 health_router = APIRouter(tags=["health"])
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
 
 TaskIdPath = Annotated[TaskId, Path()]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such task for this user"}}
+IfMatch = Annotated[
+    str | None,
+    Header(description="Change the task only if its ETag is one of these (else 412); `*`: any version"),
+]
+IfNoneMatch = Annotated[str | None, Header(description="304 (no body) if the task's ETag is one of these")]
+
+_ETAG = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
+_NOT_FOUND = {"description": "No such task for this user"}
+_CHANGED = {"description": "`If-Match` names none of the task's versions: the body has the task as it is now"}
+_CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"headers": _ETAG}, 404: _NOT_FOUND, 412: _CHANGED}
+
+
+def etag(task: Task) -> str:
+    return f'"{task.version}"'
+
+
+def expected_versions(if_match: str | None) -> tasks.Expected:
+    """The versions an `If-Match` header names (None: no header, or `*`). Weak and malformed tags
+    name none: a change conditional on them never applies (RFC 9110 compares strongly)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    versions = set()
+    for tag in if_match.split(","):
+        number = tag.strip().removeprefix('"').removesuffix('"')
+        if tag.strip() == f'"{number}"' and number.isascii() and number.isdigit() and int(number) <= BIGINT_MAX:
+            versions.add(int(number))
+    return frozenset(versions)
+
+
+def _none_match(if_none_match: str, tag: str) -> bool:
+    """Whether `If-None-Match` names this tag (weak comparison: W/ does not matter)."""
+    named = {candidate.strip().removeprefix("W/") for candidate in if_none_match.split(",")}
+    return "*" in named or tag in named
+
+
+def task_changed(_: Request, exc: Exception) -> JSONResponse:
+    """412 with the task as it is now, and its ETag, so that the client can merge and try again."""
+    if not isinstance(exc, tasks.TaskChanged):  # registered for TaskChanged only
+        raise exc
+    current = TaskPublic.model_validate(exc.current, from_attributes=True)
+    body = {"detail": "The task has changed since that version", "task": current.model_dump(mode="json")}
+    return JSONResponse(body, status_code=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": etag(exc.current)})
 
 
 @health_router.get("/")
@@ -45,37 +95,73 @@ async def list_tasks(
     return page
 
 
-@router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
-async def create_task(owner: OwnerId, session: SessionDep, data: TaskCreate) -> Any:
-    return tasks.create_task(session, owner, data)
+@router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED, responses={201: {"headers": _ETAG}})
+async def create_task(owner: OwnerId, session: SessionDep, data: TaskCreate, response: Response) -> Any:
+    task = tasks.create_task(session, owner, data)
+    response.headers["ETag"] = etag(task)
+    return task
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
-async def get_task(owner: OwnerId, session: SessionDep, task_id: TaskIdPath) -> Any:
-    return tasks.get_task(session, owner, task_id)
+@router.get(
+    "/{task_id}",
+    response_model=TaskPublic,
+    responses={200: {"headers": _ETAG}, 304: {"description": "`If-None-Match` names the task's ETag"}, 404: _NOT_FOUND},
+)
+async def get_task(
+    owner: OwnerId, session: SessionDep, task_id: TaskIdPath, response: Response, if_none_match: IfNoneMatch = None
+) -> Any:
+    task = tasks.get_task(session, owner, task_id)
+    tag = etag(task)
+    if if_none_match is not None and _none_match(if_none_match, tag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    return task
 
 
-@router.put("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
-async def replace_task(owner: OwnerId, session: SessionDep, task_id: TaskIdPath, data: TaskReplace) -> Any:
-    return tasks.replace_task(session, owner, task_id, data)
+@router.put("/{task_id}", response_model=TaskPublic, responses=_CHANGE_RESPONSES)
+async def replace_task(
+    owner: OwnerId,
+    session: SessionDep,
+    task_id: TaskIdPath,
+    data: TaskReplace,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    task = tasks.replace_task(session, owner, task_id, data, expected_versions(if_match))
+    response.headers["ETag"] = etag(task)
+    return task
 
 
-@router.patch("/{task_id}", response_model=TaskPublic, responses=_NOT_FOUND)
-async def patch_task(owner: OwnerId, session: SessionDep, task_id: TaskIdPath, data: TaskPatch) -> Any:
-    return tasks.patch_task(session, owner, task_id, data)
+@router.patch("/{task_id}", response_model=TaskPublic, responses=_CHANGE_RESPONSES)
+async def patch_task(
+    owner: OwnerId,
+    session: SessionDep,
+    task_id: TaskIdPath,
+    data: TaskPatch,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    task = tasks.patch_task(session, owner, task_id, data, expected_versions(if_match))
+    response.headers["ETag"] = etag(task)
+    return task
 
 
-@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=_NOT_FOUND)
+@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=_CHANGE_RESPONSES)
 async def complete_task(
     owner: OwnerId,
     session: SessionDep,
     task_id: TaskIdPath,
+    response: Response,
     data: Annotated[TaskCompletion | None, Body(description='`{"completed": bool}`; no body toggles')] = None,
+    if_match: IfMatch = None,
 ) -> Any:
-    return tasks.set_completion(session, owner, task_id, None if data is None else data.completed)
+    completed = None if data is None else data.completed
+    task = tasks.set_completion(session, owner, task_id, completed, expected_versions(if_match))
+    response.headers["ETag"] = etag(task)
+    return task
 
 
-@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_task(owner: OwnerId, session: SessionDep, task_id: TaskIdPath) -> Response:
-    tasks.delete_task(session, owner, task_id)
+@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: _NOT_FOUND, 412: _CHANGED})
+async def delete_task(owner: OwnerId, session: SessionDep, task_id: TaskIdPath, if_match: IfMatch = None) -> Response:
+    tasks.delete_task(session, owner, task_id, expected_versions(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

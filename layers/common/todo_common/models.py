@@ -7,7 +7,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, ConfigDict, PlainSerializer, StringConstraints, model_validator
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Identity, Index, String, Text, false, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    Text,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -81,6 +94,8 @@ class Task(SQLModel, table=True):
     completed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     created_at: datetime = Field(sa_column=_timestamp_column())
     updated_at: datetime = Field(sa_column=_timestamp_column())
+    # Every change adds one: the task's ETag, so that a client can edit without losing another's edit.
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default=text("1")))
 
 
 class Conversation(SQLModel, table=True):
@@ -155,3 +170,4 @@ class TaskPublic(SQLModel):
     completed: bool
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    version: int = Field(description="Goes up by one with every change; the task's ETag is this number, quoted")

@@ -7,7 +7,7 @@ each one costs exactly one round trip to Postgres.
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Select, delete, func, insert, not_, or_, select, true, update
+from sqlalchemy import Delete, Select, Update, delete, exists, false, func, insert, not_, or_, select, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col
 
@@ -38,6 +38,18 @@ class TaskNotFound(NotFoundError):
         super().__init__("Task not found")
 
 
+class TaskChanged(Exception):
+    """A change was made conditional on versions the task no longer has (`If-Match`, → 412)."""
+
+    def __init__(self, current: Task) -> None:
+        super().__init__("the task has changed")
+        self.current = current
+
+
+# The versions a change may apply to (from `If-Match`); None: whatever the task's version.
+Expected = frozenset[int] | None
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -50,6 +62,30 @@ def _returning_one(session: Session, statement: Any) -> Task:
     task: Task | None = session.scalars(statement, execution_options={"synchronize_session": False}).one_or_none()
     if task is None:
         raise TaskNotFound()
+    return task
+
+
+def _change(session: Session, statement: Update | Delete, user_id: str, task_id: int, expected: Expected) -> Task:
+    """Run an UPDATE or DELETE of one owned task and return the row it changed.
+
+    With `expected` versions, the change applies only to one of them; otherwise the same statement
+    reads the task as it is, and TaskChanged carries it. Either way, one statement.
+    """
+    statement = statement.where(*_owned(user_id, task_id))
+    if expected is None:
+        return _returning_one(session, statement.returning(Task))
+    columns = list(Task.__table__.columns)  # type: ignore[attr-defined]
+    changed = statement.where(col(Task.version).in_(expected)).returning(*columns).cte("changed")
+    unchanged = select(*columns, false().label("applied")).where(
+        *_owned(user_id, task_id), ~exists(select(changed.c.id))
+    )
+    row = session.execute(select(*changed.c, true().label("applied")).union_all(unchanged)).one_or_none()
+    if row is None:
+        raise TaskNotFound()
+    values = dict(row._mapping)
+    task = Task.model_validate({name: values[name] for name in Task.model_fields})
+    if not values["applied"]:
+        raise TaskChanged(task)
     return task
 
 
@@ -105,33 +141,38 @@ def _ordering(sort_column: Any, id_column: Any, order: SortOrder) -> list[Any]:
     return [sort_column.desc(), id_column.desc()]
 
 
-def _update(session: Session, user_id: str, task_id: int, values: dict[str, Any]) -> Task:
-    statement = update(Task).where(*_owned(user_id, task_id)).values(**values, updated_at=func.now()).returning(Task)
-    return _returning_one(session, statement)
+def _update(session: Session, user_id: str, task_id: int, values: dict[str, Any], expected: Expected) -> Task:
+    statement = update(Task).values(**values, updated_at=func.now(), version=col(Task.version) + 1)
+    return _change(session, statement, user_id, task_id, expected)
 
 
-def replace_task(session: Session, user_id: str, task_id: int, data: TaskReplace) -> Task:
-    return _update(session, user_id, task_id, data.model_dump())
+def replace_task(session: Session, user_id: str, task_id: int, data: TaskReplace, expected: Expected = None) -> Task:
+    return _update(session, user_id, task_id, data.model_dump(), expected)
 
 
-def patch_task(session: Session, user_id: str, task_id: int, data: TaskPatch) -> Task:
+def patch_task(session: Session, user_id: str, task_id: int, data: TaskPatch, expected: Expected = None) -> Task:
     changes = data.model_dump(exclude_unset=True)
     if not changes:
-        return get_task(session, user_id, task_id)
-    return _update(session, user_id, task_id, changes)
+        task = get_task(session, user_id, task_id)
+        if expected is not None and task.version not in expected:
+            raise TaskChanged(task)
+        return task
+    return _update(session, user_id, task_id, changes, expected)
 
 
-def set_completion(session: Session, user_id: str, task_id: int, completed: bool | None) -> Task:
+def set_completion(
+    session: Session, user_id: str, task_id: int, completed: bool | None, expected: Expected = None
+) -> Task:
     """Mark the task completed or pending; `None` toggles it."""
     value = not_(col(Task.completed)) if completed is None else completed
-    task = _update(session, user_id, task_id, {"completed": value})
+    task = _update(session, user_id, task_id, {"completed": value}, expected)
     if task.completed:
         count("TasksCompleted")
     return task
 
 
-def delete_task(session: Session, user_id: str, task_id: int) -> Task:
+def delete_task(session: Session, user_id: str, task_id: int, expected: Expected = None) -> Task:
     """Delete the task and return it as it was."""
-    task = _returning_one(session, delete(Task).where(*_owned(user_id, task_id)).returning(Task))
+    task = _change(session, delete(Task), user_id, task_id, expected)
     count("TasksDeleted")
     return task
