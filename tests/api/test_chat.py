@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from chat_api.model import MAX_ATTEMPTS
 from conftest import User
 from support.events import LambdaContext, Response, call, http_event, invoke
-from support.fake_llm import ScriptedModel, error, slow, text, tool_calls
+from support.fake_llm import ScriptedModel, cut_off, error, garbled, slow, text, tool_calls
 
 
 def chat(
@@ -241,10 +242,12 @@ def test_running_out_of_time_mid_turn_answers_with_what_was_done(user: User, mod
 def test_model_failures_map_to_clear_statuses(
     user: User, model: ScriptedModel, logs: Any, reply: Any, status: int, detail: str
 ) -> None:
-    model.script(reply)
+    retried = status == 503  # overloaded: tried again as long as it fails, up to the limit
+    model.script(*[reply] * (MAX_ATTEMPTS if retried else 1))
 
     response = chat(user, "Hello")
 
+    assert len(model.requests) == (MAX_ATTEMPTS if retried else 1)
     assert response.status == status
     assert detail in response.json()["detail"]
     if status == 429:
@@ -253,8 +256,69 @@ def test_model_failures_map_to_clear_statuses(
     assert model.api_key not in logs.getvalue()
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        error(503, "The model is overloaded. Please try again later."),
+        error(500, "Internal error encountered."),
+        error(429, "Resource has been exhausted"),
+        error(429, "Resource has been exhausted", retry_after=1),
+        cut_off(text("half an answer")),
+        garbled(),
+        garbled(b"<html><body>502 Bad Gateway</body></html>", "text/html"),
+        garbled(b'{"choices": "none"}'),
+        garbled(b'{"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": []}'),
+    ],
+    ids=["503", "500", "429", "429-retry-after-1s", "cut-off", "truncated-json", "html", "odd-shape", "no-choices"],
+)
+def test_a_passing_model_failure_is_retried_without_running_tools_again(
+    user: User, model: ScriptedModel, failure: Any
+) -> None:
+    model.script(tool_calls(("add_task", {"title": "once"})), failure, text("Added 'once'."))
+
+    response = chat(user, "Add 'once'")
+
+    assert response.status == 200
+    assert response.json()["response"] == "Added 'once'."
+    assert [t["title"] for t in tasks_of(user)] == ["once"]  # the tool ran once
+    assert len(model.requests) == 3
+    assert model.requests[2]["messages"] == model.requests[1]["messages"]  # the same request, again
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "detail"),
+    [
+        (cut_off(text("half an answer")), 503, "could not be reached"),
+        (garbled(), 502, "not valid"),
+        (garbled(b"<html>502 Bad Gateway</html>", "text/html"), 502, "not valid"),
+    ],
+    ids=["cut-off", "truncated-json", "html"],
+)
+def test_a_model_that_keeps_failing_gets_a_clear_status(
+    user: User, model: ScriptedModel, failure: Any, status: int, detail: str
+) -> None:
+    model.script(*[failure] * MAX_ATTEMPTS)
+
+    response = chat(user, "Hello")
+
+    assert response.status == status
+    assert detail in response.json()["detail"]
+    assert len(model.requests) == MAX_ATTEMPTS
+
+
+def test_no_retry_when_the_pause_would_leave_too_little_time(user: User, model: ScriptedModel) -> None:
+    model.script(error(429, "Resource has been exhausted", retry_after=1), text("too late to ask"))
+
+    # 2.5 s for the turn: a 1 s pause would leave less than a model call needs.
+    response = chat(user, "Hello", context=LambdaContext(remaining_millis=4_000))
+
+    assert response.status == 429
+    assert response.headers["retry-after"] == "1"
+    assert len(model.requests) == 1
+
+
 def test_tool_effects_stay_when_the_model_fails_later(user: User, model: ScriptedModel) -> None:
-    model.script(tool_calls(("add_task", {"title": "kept"})), error(503, "overloaded"))
+    model.script(tool_calls(("add_task", {"title": "kept"})), *[error(503, "overloaded")] * MAX_ATTEMPTS)
 
     response = chat(user, "Add 'kept'")
 

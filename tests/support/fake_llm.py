@@ -1,14 +1,15 @@
 """A scripted stand-in for Gemini's OpenAI-compatible chat-completions endpoint, on 127.0.0.1.
 
-Tests queue replies (`text`, `tool_calls`, `error`, `slow`) with `ScriptedModel.script`; each POST to
-`{base_url}chat/completions` takes the next one. Every request is first checked the way Gemini checks it
-(API key, message order, thought signatures, tool schemas): a failed check answers 400, list-shaped like
-Gemini's errors, and leaves the queue alone.
+Tests queue replies (`text`, `tool_calls`, `error`, `slow`, `garbled`, `cut_off`) with
+`ScriptedModel.script`; each POST to `{base_url}chat/completions` takes the next one. Every request is
+first checked the way Gemini checks it (API key, message order, thought signatures, tool schemas): a
+failed check answers 400, list-shaped like Gemini's errors, and leaves the queue alone.
 """
 
 import base64
 import json
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -49,6 +50,9 @@ class Reply:
     error: dict[str, Any] | None = None
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    raw: bytes | None = None  # sent as the body instead of a completion (with the content type below)
+    content_type: str = "application/json"
+    cut_off: bool = False  # the connection closes halfway through the body
 
 
 def text(content: str) -> Reply:
@@ -75,6 +79,16 @@ def error(status: int, message: str, *, code_status: str = "", retry_after: int 
     """A Gemini-style error answer (list-shaped body), with a Retry-After header when `retry_after` is given."""
     headers = () if retry_after is None else (("Retry-After", str(retry_after)),)
     return Reply(status=status, error=_error_body(status, message, code_status), headers=headers)
+
+
+def garbled(body: bytes = b'{"id": "chatcmpl-1", "choices": [', content_type: str = "application/json") -> Reply:
+    """A 200 whose body is not a chat completion (a proxy's page, a truncated JSON document)."""
+    return Reply(raw=body, content_type=content_type)
+
+
+def cut_off(reply: Reply) -> Reply:
+    """`reply`, but the connection drops halfway through its body."""
+    return replace(reply, cut_off=True)
 
 
 def slow(seconds: float, reply: Reply) -> Reply:
@@ -110,6 +124,9 @@ class _Answer:
     payload: Any
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    cut_off: bool = False
 
 
 def _failure(status: int, message: str) -> _Answer:
@@ -137,15 +154,19 @@ class ScriptedModel:
                 answer = outer._answer(self.path, self.headers.get("Authorization", ""), raw)
                 if answer.delay and outer._closed.wait(answer.delay):
                     return  # closed while sleeping: the client has long given up
-                body = json.dumps(answer.payload).encode()
+                body = answer.raw if answer.raw is not None else json.dumps(answer.payload).encode()
                 try:
                     self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", answer.content_type)
                     self.send_header("Content-Length", str(len(body)))
                     for name, value in answer.headers:
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(body)
+                    self.wfile.write(body[: len(body) // 2] if answer.cut_off else body)
+                    if answer.cut_off:
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out first (deadline tests)
 
@@ -264,6 +285,8 @@ class ScriptedModel:
     def _serve(self, reply: Reply, body: dict[str, Any]) -> _Answer:
         if reply.error is not None:
             return _Answer(reply.status, [{"error": reply.error}], reply.headers, reply.delay)
+        if reply.raw is not None:
+            return _Answer(reply.status, None, reply.headers, reply.delay, reply.raw, reply.content_type, reply.cut_off)
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if reply.calls:
             ids = reply.ids if reply.ids is not None else tuple(secrets.token_hex(4) for _ in reply.calls)
@@ -291,7 +314,7 @@ class ScriptedModel:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-        return _Answer(reply.status, completion, reply.headers, reply.delay)
+        return _Answer(reply.status, completion, reply.headers, reply.delay, cut_off=reply.cut_off)
 
 
 def _is_call(call: Any) -> bool:

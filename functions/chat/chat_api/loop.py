@@ -21,6 +21,7 @@ import openai
 from aws_lambda_powertools.metrics import MetricUnit
 from sqlmodel import Session
 
+from chat_api.model import create_completion
 from chat_api.tools import SCHEMAS, run_tool
 from todo_common.observability import count, metrics, tracer
 
@@ -80,11 +81,13 @@ def run_turn(
         # A subsegment of its own: the SDK talks over httpx2, which X-Ray does not patch.
         with tracer.provider.in_subsegment("## model call") as subsegment:
             subsegment.put_annotation("model", model)
-            completion = client.chat.completions.create(
+            completion = create_completion(
+                client,
+                deadline=deadline,
+                time_to_keep=MIN_SECONDS_FOR_A_MODEL_CALL,
                 model=model,
-                messages=messages,  # type: ignore[arg-type]
-                tools=SCHEMAS,  # type: ignore[arg-type]
-                timeout=remaining,
+                messages=messages,
+                tools=SCHEMAS,
             )
         metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000)
         if completion.usage is not None:

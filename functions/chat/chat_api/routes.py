@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 
 from chat_api import conversations
 from chat_api.loop import ToolRun, TurnTimedOut, run_turn
-from chat_api.model import model_client, model_failure
+from chat_api.model import InvalidModelResponse, model_client, model_failure
 from todo_common.db import SessionDep
 from todo_common.models import BIGINT_MAX, StrictInput, UtcDatetime, clean_text
 from todo_common.security import OwnerId
@@ -107,7 +107,7 @@ async def chat(owner: OwnerId, session: SessionDep, data: ChatRequest, request: 
         )
     except TurnTimedOut:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model did not answer in time") from None
-    except openai.OpenAIError as exc:
+    except (openai.OpenAIError, InvalidModelResponse) as exc:
         raise model_failure(exc) from None
     conversations.add_message(session, conversation, "assistant", result.reply)
     return ChatResponse(
