@@ -250,8 +250,8 @@ def test_model_failures_map_to_clear_statuses(
     assert len(model.requests) == (MAX_ATTEMPTS if retried else 1)
     assert response.status == status
     assert detail in response.json()["detail"]
-    if status == 429:
-        assert response.headers["retry-after"] == "7"
+    if status in (429, 503):
+        assert response.headers["retry-after"] == ("7" if status == 429 else "5")
     assert model.api_key not in response.body
     assert model.api_key not in logs.getvalue()
 

@@ -122,6 +122,7 @@ def test_database_down_answers_503_and_health_says_so(
     assert task_response.json() == {"detail": "Database unavailable, try again shortly"}
     assert health.status == 503
     assert health.json() == {"status": "unavailable", "database": "unavailable"}
+    assert health.headers["retry-after"] == "5"
     assert call("GET", "/health").status == 200
 
 

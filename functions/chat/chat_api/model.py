@@ -15,6 +15,7 @@ import openai
 from fastapi import HTTPException, status
 from openai.types.chat import ChatCompletion
 
+from todo_common.errors import RETRY_AFTER
 from todo_common.observability import count, logger
 from todo_common.settings import get_settings
 
@@ -113,11 +114,11 @@ def model_failure(exc: openai.OpenAIError | InvalidModelResponse) -> HTTPExcepti
         headers = {"Retry-After": retry_after} if retry_after and retry_after.isdigit() else None
         return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "The model is rate-limited, try again later", headers)
     if isinstance(exc, openai.APITimeoutError):
-        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model did not answer in time")
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model did not answer in time", RETRY_AFTER)
     if isinstance(exc, openai.APIConnectionError):
-        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model could not be reached")
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model could not be reached", RETRY_AFTER)
     if isinstance(exc, openai.InternalServerError):
-        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model is overloaded or unavailable")
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model is overloaded or unavailable", RETRY_AFTER)
     rejected_key = isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError) or (
         isinstance(exc, openai.BadRequestError) and "api key" in _provider_message(exc).lower()
     )

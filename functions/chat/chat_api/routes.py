@@ -12,6 +12,7 @@ from chat_api import conversations
 from chat_api.loop import ToolRun, TurnTimedOut, run_turn
 from chat_api.model import InvalidModelResponse, model_client, model_failure
 from todo_common.db import SessionDep
+from todo_common.errors import RETRY_AFTER
 from todo_common.models import BIGINT_MAX, StrictInput, UtcDatetime, clean_text
 from todo_common.security import OwnerId
 from todo_common.settings import Settings, get_settings
@@ -106,7 +107,9 @@ async def chat(owner: OwnerId, session: SessionDep, data: ChatRequest, request: 
             on_tool_run=store,
         )
     except TurnTimedOut:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The model did not answer in time") from None
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "The model did not answer in time", RETRY_AFTER
+        ) from None
     except (openai.OpenAIError, InvalidModelResponse) as exc:
         raise model_failure(exc) from None
     conversations.add_message(session, conversation, "assistant", result.reply)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from todo_common import tasks
 from todo_common.db import SessionDep, database_answers
+from todo_common.errors import RETRY_AFTER
 from todo_common.models import (
     BIGINT_MAX,
     Task,
@@ -82,7 +83,7 @@ async def root() -> dict[str, str]:
 async def health(session: SessionDep) -> JSONResponse:
     if database_answers(session):
         return JSONResponse({"status": "ok", "database": "ok"})
-    return JSONResponse({"status": "unavailable", "database": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "unavailable", "database": "unavailable"}, status_code=503, headers=RETRY_AFTER)
 
 
 @router.get("", response_model=list[TaskPublic])

@@ -17,6 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_common.observability import logger
 
+# How long a client should wait before trying again after a 503 of ours.
+RETRY_AFTER = {"Retry-After": "5"}
+
 # What the database driver and pool raise when Postgres cannot be reached or does not answer in time.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
@@ -42,9 +45,7 @@ async def _not_found(_: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     logger.warning("Database unavailable", extra={"error": type(exc.__cause__ or exc).__name__})
-    return JSONResponse(
-        {"detail": "Database unavailable, try again shortly"}, status_code=503, headers={"Retry-After": "5"}
-    )
+    return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503, headers=RETRY_AFTER)
 
 
 class InternalErrorMiddleware:

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from todo_common.errors import RETRY_AFTER
 from todo_common.observability import logger
 from todo_common.settings import get_settings
 from todo_common.tokens import InvalidToken, KeysUnavailable, Principal, TokenVerifier
@@ -35,7 +36,7 @@ def authenticate(
     except KeysUnavailable:
         logger.warning("Token signing keys unavailable")
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "Cannot verify tokens right now", headers={"Retry-After": "5"}
+            status.HTTP_503_SERVICE_UNAVAILABLE, "Cannot verify tokens right now", headers=RETRY_AFTER
         ) from None
 
 
