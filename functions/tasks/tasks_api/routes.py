@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from todo_common import tasks
 from todo_common.db import SessionDep, database_answers
 from todo_common.errors import RETRY_AFTER
+from todo_common.idempotency import REPLAYED_HEADER, IdempotencyKeyHeader, keyed
 from todo_common.models import (
     BIGINT_MAX,
     Task,
@@ -37,6 +38,7 @@ IfMatch = Annotated[
 IfNoneMatch = Annotated[str | None, Header(description="304 (no body) if the task's ETag is one of these")]
 
 _ETAG = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
+_REPLAYED = {REPLAYED_HEADER: {"description": "`true`: the response of an earlier request with this Idempotency-Key"}}
 _NOT_FOUND = {"description": "No such task for this user"}
 _CHANGED = {"description": "`If-Match` names none of the task's versions: the body has the task as it is now"}
 _CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"headers": _ETAG}, 404: _NOT_FOUND, 412: _CHANGED}
@@ -96,9 +98,26 @@ async def list_tasks(
     return page
 
 
-@router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED, responses={201: {"headers": _ETAG}})
-async def create_task(owner: OwnerId, session: SessionDep, data: TaskCreate, response: Response) -> Any:
-    task = tasks.create_task(session, owner, data)
+@router.post(
+    "",
+    response_model=TaskPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={201: {"headers": {**_ETAG, **_REPLAYED}}},
+)
+async def create_task(
+    owner: OwnerId,
+    session: SessionDep,
+    data: TaskCreate,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    keyed_request = keyed(idempotency_key, "POST /api/{user_id}/tasks", data.model_dump(mode="json"))
+    if keyed_request is None:
+        task = tasks.create_task(session, owner, data)
+    else:
+        task, replayed = tasks.create_task_once(session, owner, data, keyed_request)
+        if replayed:
+            response.headers[REPLAYED_HEADER] = "true"
     response.headers["ETag"] = etag(task)
     return task
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     String,
     Text,
     false,
@@ -125,6 +126,22 @@ class Message(SQLModel, table=True):
     content: str | None = Field(default=None, sa_column=Column(Text))
     tool_calls: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
     created_at: datetime = Field(sa_column=_timestamp_column())
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A request sent with an `Idempotency-Key`, and its response once it has one; kept 24 hours."""
+
+    __tablename__ = "idempotency_keys"
+    # Expired keys are found (and deleted, a few at a time) by their expiry.
+    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
+
+    user_id: str = Field(sa_column=Column(Text, primary_key=True))
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    fingerprint: str = Field(sa_column=Column(Text, nullable=False))  # of the request: method, path, body
+    status_code: int | None = Field(default=None, sa_column=Column(Integer))  # None while the request runs
+    response: Any = Field(default=None, sa_column=Column(JSONB))
+    created_at: datetime = Field(sa_column=_timestamp_column())
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class StrictInput(SQLModel):

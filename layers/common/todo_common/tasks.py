@@ -7,12 +7,31 @@ each one costs exactly one round trip to Postgres.
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Delete, Select, Update, delete, exists, false, func, insert, not_, or_, select, true, update
+from sqlalchemy import (
+    CompoundSelect,
+    Delete,
+    Select,
+    Update,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col
 
+from todo_common import idempotency
 from todo_common.errors import NotFoundError
-from todo_common.models import BIGINT_MAX, SearchText, Task, TaskCreate, TaskPatch, TaskReplace
+from todo_common.idempotency import KeyedRequest
+from todo_common.models import BIGINT_MAX, IdempotencyKey, SearchText, Task, TaskCreate, TaskPatch, TaskReplace
 from todo_common.observability import count
 
 TaskStatus = Literal["all", "pending", "completed"]
@@ -93,6 +112,59 @@ def create_task(session: Session, user_id: str, data: TaskCreate) -> Task:
     task = _returning_one(session, insert(Task).values(user_id=user_id, **data.model_dump()).returning(Task))
     count("TasksCreated")
     return task
+
+
+def create_task_once(session: Session, user_id: str, data: TaskCreate, request: KeyedRequest) -> tuple[Task, bool]:
+    """Create the task unless this idempotency key already has: (the task as first created, whether
+    this is a replay). One statement, whichever it is."""
+    for attempt in (1, 2):
+        try:
+            replayed, fingerprint, response = session.execute(_create_once(user_id, data, request)).one()
+            break
+        except IntegrityError:
+            # A concurrent request with the key committed first (its task stands, this one's is
+            # undone with the statement), or an expired record holds the key: look again.
+            session.rollback()
+            if attempt == 2:
+                raise
+            session.execute(idempotency.delete_if_expired(user_id, request))
+    idempotency.check_same_request(request, fingerprint)
+    if not replayed:
+        count("TasksCreated")
+    return Task.model_validate(response), replayed
+
+
+def _create_once(user_id: str, data: TaskCreate, request: KeyedRequest) -> CompoundSelect[tuple[bool, str, Any]]:
+    stored = select(col(IdempotencyKey.fingerprint), col(IdempotencyKey.response)).where(
+        idempotency.live(user_id, request)
+    )
+    existing = stored.cte("existing")
+    values = {"user_id": user_id, **data.model_dump()}
+    created = (
+        insert(Task)
+        .from_select(list(values), select(*(literal(v) for v in values.values())).where(~exists(existing.select())))
+        .returning(*Task.__table__.columns)  # type: ignore[attr-defined]
+        .cte("created")
+    )
+    response = func.to_jsonb(created.table_valued())
+    recorded = insert(IdempotencyKey).from_select(
+        ["user_id", "key", "fingerprint", "status_code", "response", "expires_at"],
+        select(
+            literal(user_id),
+            literal(request.key),
+            literal(request.fingerprint),
+            literal(201),
+            response,
+            idempotency.expiry(),
+        ).select_from(created),
+    )
+    first = select(false(), literal(request.fingerprint), response).select_from(created)
+    again = select(true(), existing.c.fingerprint, existing.c.response)
+    return (
+        first.union_all(again)
+        .add_cte(recorded.cte("recorded"))
+        .add_cte(idempotency.purge_expired(user_id, request).cte("purged"))
+    )
 
 
 def get_task(session: Session, user_id: str, task_id: int) -> Task:
