@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from conftest import User
 from support.events import Response, call
+from support.fake_llm import ScriptedModel, error, text, tool_calls
 from support.pgproxy import CountingProxy
 from todo_common import tasks
 from todo_common.db import create_db_engine
@@ -179,3 +180,100 @@ def test_racing_retries_create_one_task(user: User, db: psycopg.Connection[Any])
     assert len({task_id for task_id, _ in results}) == 1
     assert sorted(replayed for _, replayed in results) == [False] + [True] * (racers - 1)
     assert titles(db, user.id) == ["exactly once"]
+
+
+# The chat: a turn runs once per key
+
+
+def chat(user: User, message: str, key: str, conversation_id: int | None = None) -> Response:
+    body = {"message": message, "conversation_id": conversation_id}
+    return call("POST", f"/api/{user.id}/chat", token=user.token, json_body=body, headers={"Idempotency-Key": key})
+
+
+def messages_of(user: User, conversation_id: int) -> list[str]:
+    url = f"/api/{user.id}/conversations/{conversation_id}"
+    return [m["role"] for m in call("GET", url, token=user.token).json()["messages"]]
+
+
+def test_a_retried_chat_turn_runs_its_tools_once(user: User, model: ScriptedModel, db: psycopg.Connection[Any]) -> None:
+    model.script(tool_calls(("add_task", {"title": "Call mom"})), text("Added."))
+
+    first = chat(user, "Remind me to call mom", "turn-1")
+    retry = chat(user, "Remind me to call mom", "turn-1")
+
+    assert first.status == retry.status == 200
+    assert retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert len(model.requests) == 2  # the first turn's two model calls, nothing for the retry
+    assert titles(db, user.id) == ["Call mom"]
+    assert messages_of(user, first.json()["conversation_id"]) == ["user", "tool", "assistant"]
+
+
+def test_a_chat_key_reused_for_another_message_is_refused(user: User, model: ScriptedModel) -> None:
+    model.script(text("Hello."))
+    chat(user, "Hi", "turn-1")
+
+    other = chat(user, "Delete everything", "turn-1")
+
+    assert other.status == 422
+    assert len(model.requests) == 1
+
+
+def test_a_chat_retry_while_the_first_still_runs_is_409(
+    user: User, model: ScriptedModel, db: psycopg.Connection[Any]
+) -> None:
+    request = keyed("turn-1", "POST /api/{user_id}/chat", {"conversation_id": None, "message": "Hi"})
+    assert request is not None
+    db.execute(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, expires_at)"
+        " VALUES (%s, %s, %s, now() + interval '1 day')",
+        (user.id, request.key, request.fingerprint),
+    )
+
+    running = chat(user, "Hi", "turn-1")
+
+    assert running.status == 409
+    assert running.headers["retry-after"]
+    assert model.requests == []
+
+
+def test_a_chat_turn_whose_lambda_died_is_taken_over_by_a_retry(
+    user: User, model: ScriptedModel, db: psycopg.Connection[Any]
+) -> None:
+    request = keyed("turn-1", "POST /api/{user_id}/chat", {"conversation_id": None, "message": "Hi"})
+    assert request is not None
+    db.execute(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, expires_at)"
+        " VALUES (%s, %s, %s, now() - interval '5 minutes', now() + interval '1 day')",
+        (user.id, request.key, request.fingerprint),
+    )
+    model.script(text("Hello again."))
+
+    retry = chat(user, "Hi", "turn-1")
+
+    assert retry.status == 200
+    assert retry.json()["response"] == "Hello again."
+
+
+def test_a_chat_turn_refused_before_it_changed_anything_leaves_the_key_free(
+    user: User, model: ScriptedModel, db: psycopg.Connection[Any]
+) -> None:
+    missing = chat(user, "Hi", "turn-1", conversation_id=987654321)
+
+    assert missing.status == 404
+    assert db.execute("SELECT count(*) FROM idempotency_keys WHERE user_id = %s", (user.id,)).fetchone() == (0,)
+
+
+def test_a_chat_turn_that_failed_after_its_tools_ran_is_replayed_not_rerun(
+    user: User, model: ScriptedModel, db: psycopg.Connection[Any]
+) -> None:
+    model.script(tool_calls(("add_task", {"title": "kept"})), error(400, "Request contains an invalid argument."))
+
+    failed = chat(user, "Add 'kept'", "turn-1")
+    retry = chat(user, "Add 'kept'", "turn-1")
+
+    assert failed.status == retry.status == 502
+    assert retry.json() == failed.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert titles(db, user.id) == ["kept"]
+    assert len(model.requests) == 2

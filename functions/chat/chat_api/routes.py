@@ -1,18 +1,22 @@
 """Chat with the task assistant, and the conversation history. (Async routes: see tasks_api.routes.)"""
 
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import openai
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, Field, StringConstraints
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from chat_api import conversations
 from chat_api.loop import ToolRun, TurnTimedOut, run_turn
 from chat_api.model import InvalidModelResponse, model_client, model_failure
+from todo_common import idempotency
 from todo_common.db import SessionDep
 from todo_common.errors import RETRY_AFTER
+from todo_common.idempotency import REPLAYED_HEADER, IdempotencyKeyHeader, keyed
 from todo_common.models import BIGINT_MAX, StrictInput, UtcDatetime, clean_text
 from todo_common.security import OwnerId
 from todo_common.settings import Settings, get_settings
@@ -73,23 +77,76 @@ def _deadline(request: Request, settings: Settings) -> float:
     "/chat",
     response_model=ChatResponse,
     responses={
+        200: {
+            "headers": {REPLAYED_HEADER: {"description": "`true`: the response to an earlier request with this key"}}
+        },
         404: {"description": "No such conversation for this user"},
+        409: {"description": "A request with this Idempotency-Key is still running"},
+        422: {"description": "Invalid input, or an Idempotency-Key used for another request"},
         429: {"description": "The model is rate-limited (Retry-After when it said)"},
-        502: {"description": "The model provider rejected the key or the request"},
+        502: {"description": "The model provider rejected the key or the request, or answered nonsense"},
         503: {"description": "Chat is not configured, or the model is overloaded or too slow"},
     },
 )
-async def chat(owner: OwnerId, session: SessionDep, data: ChatRequest, request: Request) -> ChatResponse:
+async def chat(
+    owner: OwnerId,
+    session: SessionDep,
+    data: ChatRequest,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    """One turn: the assistant reads the message, runs the tools it needs, and answers.
+
+    With an `Idempotency-Key`, a retry gets the first response and nothing runs again. Once the
+    turn has begun to change things, its response is kept whatever it is (a failure too, with the
+    effects it had): send a new key to try again.
+    """
     client = model_client()
     if client is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "chat is not configured")
+    keyed_request = keyed(idempotency_key, "POST /api/{user_id}/chat", data.model_dump(mode="json"))
+    if keyed_request is None:
+        return _turn(client, owner, session, data, request, on_change=lambda: None)
+    stored = idempotency.claim(session, owner, keyed_request)
+    if stored is not None:
+        return JSONResponse(stored.body, status_code=stored.status_code, headers={REPLAYED_HEADER: "true"})
+    changed = False
+
+    def began() -> None:
+        nonlocal changed
+        changed = True
+
+    try:
+        answer = _turn(client, owner, session, data, request, on_change=began)
+    except Exception as exc:
+        if not changed:
+            idempotency.release(session, owner, keyed_request)
+        elif isinstance(exc, HTTPException):
+            idempotency.finish(session, owner, keyed_request, exc.status_code, {"detail": exc.detail})
+        else:
+            idempotency.finish(session, owner, keyed_request, 500, {"detail": "Internal server error"})
+        raise
+    idempotency.finish(session, owner, keyed_request, status.HTTP_200_OK, answer.model_dump(mode="json"))
+    return answer
+
+
+def _turn(
+    client: openai.OpenAI,
+    owner: str,
+    session: Session,
+    data: ChatRequest,
+    request: Request,
+    on_change: Callable[[], None],
+) -> ChatResponse:
     settings = get_settings()
     deadline = _deadline(request, settings)
     if data.conversation_id is None:
+        on_change()
         conversation = conversations.create_conversation(session, owner, data.message)
     else:
         conversation = conversations.get_conversation(session, owner, data.conversation_id)
     history = conversations.recent_history(session, conversation, settings.CHAT_HISTORY_TURNS)
+    on_change()
     conversations.add_message(session, conversation, "user", data.message)
 
     def store(run: ToolRun) -> None:  # each tool's effect is committed, and recorded, as it happens

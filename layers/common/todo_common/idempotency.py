@@ -18,12 +18,15 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Header, HTTPException, status
-from sqlalchemy import ColumnElement, Delete, and_, delete, func, not_, select, tuple_
-from sqlmodel import col
+from sqlalchemy import ColumnElement, Delete, and_, delete, func, not_, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel import Session, col
 
 from todo_common.models import IdempotencyKey
 
 KEY_LIFETIME = timedelta(hours=24)
+# A request still running after this long has died with its Lambda (the longest runs 29 s): a retry takes over.
+LEASE = timedelta(seconds=60)
 REPLAYED_HEADER = "Idempotent-Replayed"
 PURGE_BATCH = 10  # expired keys deleted by each request that records one
 # Printable ASCII, no space at either end.
@@ -93,9 +96,68 @@ def check_same_request(request: KeyedRequest, stored_fingerprint: str) -> None:
         )
 
 
-def in_progress() -> HTTPException:
+def _in_progress() -> HTTPException:
     return HTTPException(
         status.HTTP_409_CONFLICT,
         "A request with this Idempotency-Key is still running; retry when it has finished",
         headers={"Retry-After": "1"},
     )
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+
+
+def claim(session: Session, user_id: str, request: KeyedRequest) -> StoredResponse | None:
+    """Claim the key for a request that takes several statements (a chat turn): None when this
+    request is to run; the stored response when one with the key has finished (replay it); 409 while
+    one still runs; 422 when the key was used for another request.
+
+    An expired key, or one whose request has outlived the lease (its Lambda died), is taken over.
+    """
+    table = IdempotencyKey.__table__  # type: ignore[attr-defined]
+    fresh = pg_insert(table).values(
+        user_id=user_id, key=request.key, fingerprint=request.fingerprint, expires_at=expiry()
+    )
+    taken_over = or_(
+        table.c.expires_at <= func.now(),
+        and_(table.c.status_code.is_(None), table.c.created_at < func.now() - LEASE),
+    )
+    claimed = session.execute(
+        fresh.on_conflict_do_update(
+            index_elements=[table.c.user_id, table.c.key],
+            set_={
+                "fingerprint": fresh.excluded.fingerprint,
+                "status_code": None,
+                "response": None,
+                "created_at": func.now(),
+                "expires_at": fresh.excluded.expires_at,
+            },
+            where=taken_over,
+        ).returning(table.c.key)
+    ).first()
+    if claimed is not None:
+        return None
+    stored = session.execute(
+        select(col(IdempotencyKey.fingerprint), col(IdempotencyKey.status_code), col(IdempotencyKey.response)).where(
+            is_key(user_id, request)
+        )
+    ).one()
+    check_same_request(request, stored.fingerprint)
+    if stored.status_code is None:
+        raise _in_progress()
+    return StoredResponse(stored.status_code, stored.response)
+
+
+def finish(session: Session, user_id: str, request: KeyedRequest, status_code: int, body: Any) -> None:
+    """Store the response that retries with the key will get."""
+    session.execute(
+        update(IdempotencyKey).where(is_key(user_id, request)).values(status_code=status_code, response=body)
+    )
+
+
+def release(session: Session, user_id: str, request: KeyedRequest) -> None:
+    """Give the key up (the request had no effect): a retry runs as if it were the first."""
+    session.execute(delete(IdempotencyKey).where(is_key(user_id, request), col(IdempotencyKey.status_code).is_(None)))
