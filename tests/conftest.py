@@ -84,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         LLM_BASE_URL=model.base_url,
         LLM_MODEL="gemini-test-flash",
         BCRYPT_ROUNDS="4",
+        DB_STATEMENT_TIMEOUT_MS="1500",  # short, so that the lock-wait tests are quick
         POWERTOOLS_SERVICE_NAME="todo-tests",
         POWERTOOLS_METRICS_NAMESPACE="TodoApiTests",
         POWERTOOLS_TRACE_DISABLED="true",

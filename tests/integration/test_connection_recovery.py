@@ -2,6 +2,7 @@
 compute, a restart, a network that forgot the connection while the Lambda environment was frozen)."""
 
 import select
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,3 +137,45 @@ def test_mcp_tool_call_with_the_database_down_is_a_tool_error_then_recovers(
     assert failed["isError"] is True
     assert failed["content"] == [{"type": "text", "text": "the database is unavailable; try again shortly"}]
     assert call_tool(user.token, "list_tasks", {})["isError"] is False
+
+
+# A statement that hangs (a lock held elsewhere, a slow query) is cut at DB_STATEMENT_TIMEOUT_MS.
+
+
+def test_a_statement_blocked_by_a_lock_answers_503_and_never_applies_later(
+    user: User, db: psycopg.Connection[Any]
+) -> None:
+    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "locked"}).json()
+    with psycopg.connect(db.info.dsn) as holder:
+        holder.execute("SELECT 1 FROM tasks WHERE id = %s FOR UPDATE", (task["id"],))
+        release = threading.Timer(8, holder.rollback)  # without a timeout, the request would wait for this
+        release.start()
+        started = time.monotonic()
+        blocked = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "late"})
+        waited = time.monotonic() - started
+        release.cancel()
+        holder.rollback()
+    recovered = call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+
+    assert blocked.status == 503
+    assert blocked.headers["retry-after"]
+    assert 1.0 < waited < 5.0  # DB_STATEMENT_TIMEOUT_MS is 1500 in the tests
+    assert recovered.status == 200
+    assert recovered.json()["title"] == "locked"  # the cancelled write did not happen once the lock went
+
+
+def test_every_round_trip_carries_the_statement_timeout_and_none_stays_on_the_connection(
+    user: User, proxy: CountingProxy
+) -> None:
+    call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "timed"})
+    call("GET", f"/api/{user.id}/tasks", token=user.token)
+
+    assert proxy.timed
+    assert all(proxy.timed)
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        # A plain cursor, outside the pipeline: the connection's own setting is untouched (PgBouncer
+        # would hand it to other clients otherwise).
+        row = psycopg.Cursor(raw).execute("SHOW statement_timeout").fetchone()
+    assert row == ("0",)

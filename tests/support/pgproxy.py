@@ -2,8 +2,10 @@
 
 The application's engine connects through it, so the tests can count round trips: each simple
 query ('Q' message) and each extended-protocol Sync ('S') is one round trip, and the statements
-parsed before it ('P') are what that round trip carried. It can also cut connections the way a
-dying network does, without telling the client.
+parsed before it ('P') are what that round trip carried. The statement-timeout preamble that the
+application sends with every statement (todo_common.db) is counted apart, in `timed`, so that
+`round_trips` shows the work. It can also cut connections the way a dying network does, without
+telling the client.
 """
 
 import socket
@@ -13,6 +15,7 @@ import time
 from contextlib import suppress
 
 _UNTYPED_PREAMBLE = {80877103, 80877104}  # SSLRequest, GSSENCRequest: the startup message follows
+_TIMEOUT_PREAMBLE = "SELECT set_config('statement_timeout',"
 
 
 class CountingProxy:
@@ -20,6 +23,7 @@ class CountingProxy:
         self.upstream = upstream
         self.delay = delay  # added before each batch the client sends: simulated network latency
         self.round_trips: list[list[str]] = []
+        self.timed: list[bool] = []  # per round trip: whether it carried the statement-timeout preamble
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._dead: set[socket.socket] = set()
@@ -31,6 +35,7 @@ class CountingProxy:
     def reset(self) -> None:
         with self._lock:
             self.round_trips.clear()
+            self.timed.clear()
 
     def statements(self) -> list[str]:
         with self._lock:
@@ -130,5 +135,7 @@ class CountingProxy:
                 pending.clear()
 
     def _record(self, statements: list[str]) -> None:
+        work = [sql for sql in statements if not sql.startswith(_TIMEOUT_PREAMBLE)]
         with self._lock:
-            self.round_trips.append(statements)
+            self.round_trips.append(work)
+            self.timed.append(len(work) < len(statements))

@@ -15,9 +15,10 @@ from chat_api.loop import ToolRun, TurnTimedOut, run_turn
 from chat_api.model import InvalidModelResponse, model_client, model_failure
 from todo_common import idempotency
 from todo_common.db import SessionDep
-from todo_common.errors import RETRY_AFTER
+from todo_common.errors import DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_DETAIL, INTERNAL_ERROR_DETAIL, RETRY_AFTER
 from todo_common.idempotency import REPLAYED_HEADER, IdempotencyKeyHeader, keyed
 from todo_common.models import BIGINT_MAX, StrictInput, UtcDatetime, clean_text
+from todo_common.observability import logger
 from todo_common.security import OwnerId
 from todo_common.settings import Settings, get_settings
 
@@ -119,15 +120,29 @@ async def chat(
     try:
         answer = _turn(client, owner, session, data, request, on_change=began)
     except Exception as exc:
-        if not changed:
-            idempotency.release(session, owner, keyed_request)
-        elif isinstance(exc, HTTPException):
-            idempotency.finish(session, owner, keyed_request, exc.status_code, {"detail": exc.detail})
-        else:
-            idempotency.finish(session, owner, keyed_request, 500, {"detail": "Internal server error"})
+        _settle_failed_turn(session, owner, keyed_request, exc, changed)
         raise
     idempotency.finish(session, owner, keyed_request, status.HTTP_200_OK, answer.model_dump(mode="json"))
     return answer
+
+
+def _settle_failed_turn(
+    session: Session, owner: str, keyed_request: idempotency.KeyedRequest, exc: Exception, changed: bool
+) -> None:
+    """Free the key of a turn that changed nothing; keep the answer of one that did, for its retries."""
+    if isinstance(exc, HTTPException):
+        status_code, detail = exc.status_code, exc.detail
+    elif isinstance(exc, DATABASE_UNAVAILABLE):
+        status_code, detail = status.HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_DETAIL
+    else:
+        status_code, detail = status.HTTP_500_INTERNAL_SERVER_ERROR, INTERNAL_ERROR_DETAIL
+    try:
+        if changed:
+            idempotency.finish(session, owner, keyed_request, status_code, {"detail": detail})
+        else:
+            idempotency.release(session, owner, keyed_request)
+    except DATABASE_UNAVAILABLE:
+        logger.warning("Idempotency key left as running; a retry takes it over after the lease")
 
 
 def _turn(

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from todo_common.db import new_session
-from todo_common.errors import DATABASE_UNAVAILABLE
+from todo_common.errors import DATABASE_UNAVAILABLE, INTERNAL_ERROR_DETAIL
 from todo_common.observability import count, logger
 from todo_common.tokens import Principal
 from todo_common.tools import TOOLS, ToolError
@@ -123,7 +123,7 @@ async def _hide_internal_errors(ctx: ServerRequestContext[Any, Any], call_next: 
         raise
     except Exception:  # noqa: BLE001 - logged, then answered without its text
         logger.exception("MCP handler failed", extra={"method": ctx.method})
-        raise MCPError(types.INTERNAL_ERROR, "Internal server error") from None
+        raise MCPError(types.INTERNAL_ERROR, INTERNAL_ERROR_DETAIL) from None
 
 
 server: Server[Any] = Server(

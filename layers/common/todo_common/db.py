@@ -8,13 +8,15 @@
   server-side prepared statements.
 - A connection that Postgres closed while the environment was frozen (Neon suspends idle
   computes) is replaced on checkout, without pinging a connection that was used moments ago.
+- Every statement is cut after `DB_STATEMENT_TIMEOUT_MS` (a lock held elsewhere, a slow query), in
+  the same round trip: see `StatementTimeoutCursor`.
 """
 
 import os
 import select
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import psycopg
 from fastapi import Depends
@@ -28,6 +30,29 @@ from todo_common.settings import Settings, get_settings, sqlalchemy_url
 _LAST_USED = "todo_last_used"
 
 
+SET_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
+
+
+class StatementTimeoutCursor(psycopg.Cursor[Any]):
+    """Sends each statement behind a transaction-local `statement_timeout`, in one pipeline.
+
+    The pooler (PgBouncer in transaction mode) refuses `options=-c statement_timeout=…` at connect
+    time, and a plain `SET` would stay on a server connection that other clients share. Sent in one
+    pipeline with a single Sync, the two statements form one implicit transaction: the setting holds
+    for the statement and ends with it, and the pair costs one round trip.
+    """
+
+    timeout: str = "0"  # set on the subclass an engine makes (statement_timeout's units: ms)
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Self:
+        with self.connection.pipeline():
+            psycopg.Cursor(self.connection).execute(SET_STATEMENT_TIMEOUT, (self.timeout,))
+            super().execute(query, params, prepare=prepare, binary=binary)
+        return self
+
+
 def create_db_engine(settings: Settings) -> Engine:
     if settings.DATABASE_URL is None:
         raise RuntimeError("DATABASE_URL is not set")
@@ -38,6 +63,9 @@ def create_db_engine(settings: Settings) -> Engine:
         isolation_level="AUTOCOMMIT",
         hide_parameters=True,  # SQL errors in logs never carry user data
         connect_args={
+            "cursor_factory": type(
+                "TimedCursor", (StatementTimeoutCursor,), {"timeout": f"{settings.DB_STATEMENT_TIMEOUT_MS}ms"}
+            ),
             "prepare_threshold": None,
             "connect_timeout": settings.DB_CONNECT_TIMEOUT_SECONDS,
             "application_name": os.environ.get("POWERTOOLS_SERVICE_NAME", "todo-api"),

@@ -20,6 +20,9 @@ from todo_common.observability import logger
 # How long a client should wait before trying again after a 503 of ours.
 RETRY_AFTER = {"Retry-After": "5"}
 
+DATABASE_UNAVAILABLE_DETAIL = "Database unavailable, try again shortly"
+INTERNAL_ERROR_DETAIL = "Internal server error"
+
 # What the database driver and pool raise when Postgres cannot be reached or does not answer in time.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
@@ -45,7 +48,7 @@ async def _not_found(_: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     logger.warning("Database unavailable", extra={"error": type(exc.__cause__ or exc).__name__})
-    return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503, headers=RETRY_AFTER)
+    return JSONResponse({"detail": DATABASE_UNAVAILABLE_DETAIL}, status_code=503, headers=RETRY_AFTER)
 
 
 class InternalErrorMiddleware:
@@ -71,7 +74,7 @@ class InternalErrorMiddleware:
             logger.exception("Unhandled error", extra={"method": scope["method"], "path": scope["path"]})
             if started:
                 raise
-            await JSONResponse({"detail": "Internal server error"}, status_code=500)(scope, receive, send)
+            await JSONResponse({"detail": INTERNAL_ERROR_DETAIL}, status_code=500)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

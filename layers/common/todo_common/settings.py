@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # environment may wake up to a connection the server or a NAT has long dropped).
     DB_PING_AFTER_IDLE_SECONDS: Annotated[float, Field(ge=0)] = 30.0
     DB_CONNECT_TIMEOUT_SECONDS: Annotated[int, Field(ge=1, le=60)] = 10
+    # A statement still running after this long (waiting on a lock, or slow) is cancelled: the
+    # request answers 503 well before the function's timeout (10 s), instead of hanging. 0: never.
+    DB_STATEMENT_TIMEOUT_MS: Annotated[int, Field(ge=0, le=600_000)] = 5000
 
     @field_validator("MCP_AUTHORIZATION_SERVERS", mode="before")
     @classmethod
