@@ -83,3 +83,34 @@ def resolve(routes: list[Route], method: str, path: str) -> tuple[Route, dict[st
         if params is not None:
             return route, params
     return None
+
+
+@dataclass(frozen=True)
+class Cors:
+    """The HTTP API's CorsConfiguration, with the template's parameter defaults filled in."""
+
+    allow_origins: list[str]
+    allow_headers: list[str]
+    allow_methods: list[str]
+    expose_headers: list[str]
+    max_age: int
+
+
+def load_cors(template: dict[str, Any] | None = None) -> Cors:
+    template = template or load_template()
+    config = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    parameters = template.get("Parameters", {})
+
+    def values(key: str) -> list[str]:
+        value = config.get(key, [])
+        if isinstance(value, str) and value in parameters:  # !Ref NAME: the parameter's default
+            value = str(parameters[value]["Default"]).split(",")
+        return [str(item).strip() for item in value]
+
+    return Cors(
+        values("AllowOrigins"),
+        values("AllowHeaders"),
+        values("AllowMethods"),
+        values("ExposeHeaders"),
+        int(config.get("MaxAge", 0)),
+    )

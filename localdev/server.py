@@ -17,10 +17,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from localdev.database import ROOT, migrate, start_embedded_postgres
-from localdev.routing import Route, load_routes, resolve
+from localdev.routing import Route, load_cors, load_routes, resolve
 
 DATA = ROOT / ".data"
 
@@ -91,6 +92,19 @@ def _docs_app(apps: list[FastAPI]) -> FastAPI:
     return docs
 
 
+def local_app() -> ASGIApp:
+    """Every function behind one port, with CORS exactly as the HTTP API answers it."""
+    cors = load_cors()
+    return CORSMiddleware(
+        TemplateRouter(load_routes()),
+        allow_origins=cors.allow_origins,
+        allow_headers=cors.allow_headers,
+        allow_methods=cors.allow_methods,
+        expose_headers=cors.expose_headers,
+        max_age=cors.max_age,
+    )
+
+
 def main() -> None:
     import uvicorn
 
@@ -104,7 +118,17 @@ def main() -> None:
     migrate(settings.DATABASE_URL.get_secret_value())
     origin = f"http://127.0.0.1:{settings.PORT}"
     print(f"Todo API on {origin}  (docs: {origin}/docs, MCP: {origin}/mcp)")
-    uvicorn.run(TemplateRouter(load_routes()), host="127.0.0.1", port=settings.PORT, log_level="info")
+    # Like Lambda, a worker serves one request at a time on its own database connection; several
+    # workers serve requests side by side, so a slow chat turn or a lock wait stalls only its own.
+    workers = int(os.environ.get("DEV_WORKERS", "4"))
+    uvicorn.run(
+        "localdev.server:local_app",
+        factory=True,
+        workers=workers,
+        host="127.0.0.1",
+        port=settings.PORT,
+        log_level="info",
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from conftest import User
 from localdev.routing import load_routes
-from localdev.server import TemplateRouter, prepare_environment
+from localdev.server import TemplateRouter, local_app, prepare_environment
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,36 @@ def test_prepare_environment_keeps_a_given_secret_key(tmp_path: Path) -> None:
 
     assert os.environ["SECRET_KEY"] == given
     assert not (tmp_path / "secret_key").exists()
+
+
+FRONTEND = "http://localhost:3000"  # AllowedOrigins' default in template.yaml
+
+
+def test_local_server_answers_cors_preflight_as_the_http_api_does(user: User) -> None:
+    client = TestClient(local_app())
+    preflight = client.options(
+        f"/api/{user.id}/tasks/1",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization, content-type, if-match",
+        },
+    )
+
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == FRONTEND
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
+    assert "if-match" in preflight.headers["access-control-allow-headers"].lower()
+    assert preflight.headers["access-control-max-age"] == "600"
+
+
+def test_local_server_lets_the_frontend_read_what_the_template_exposes(user: User) -> None:
+    client = TestClient(local_app())
+    headers = {"Authorization": f"Bearer {user.token}", "Origin": FRONTEND}
+
+    listed = client.get(f"/api/{user.id}/tasks", headers=headers)
+    foreign = client.get(f"/api/{user.id}/tasks", headers={**headers, "Origin": "https://evil.example"})
+
+    assert listed.headers["access-control-allow-origin"] == FRONTEND
+    assert {"etag", "x-total-count"} <= set(listed.headers["access-control-expose-headers"].lower().split(", "))
+    assert "access-control-allow-origin" not in foreign.headers
