@@ -3,6 +3,7 @@
 Validation lives here once: the REST routes and the chat tools accept the same shapes.
 """
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
@@ -41,14 +42,23 @@ def clean_text(value: str) -> str:
     return value
 
 
+def single_line(value: str) -> str:
+    """Reject control characters (tabs and line breaks included) inside a one-line text, such as a title."""
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def _utc_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+# Trimmed of Unicode white space first (what is left is what is measured and stored).
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
     AfterValidator(clean_text),
+    AfterValidator(single_line),
 ]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(clean_text)]
 SearchText = Annotated[
