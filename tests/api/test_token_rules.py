@@ -138,3 +138,17 @@ def test_list_tasks_answers_503_when_jwks_cannot_be_fetched(jwks: JwksServer, mo
 
     assert response.status == 503
     assert response.headers["retry-after"] == "5"
+
+
+def test_a_hanging_jwks_endpoint_answers_503_within_seconds(jwks: JwksServer) -> None:
+    jwks.delay = 8  # longer than the JWKS fetch timeout (3 s)
+    try:
+        started = time.monotonic()
+        response = call("GET", tasks_of(user_id := new_user_id()), token=SigningKey.generate("EdDSA").token(user_id))
+        took = time.monotonic() - started
+    finally:
+        jwks.delay = 0
+
+    assert response.status == 503
+    assert response.headers["retry-after"]
+    assert took < 5

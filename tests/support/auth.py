@@ -101,11 +101,13 @@ class JwksServer:
         self.keys: list[dict[str, Any]] = []
         self.requests = 0
         self.failing = False
+        self.delay = 0.0  # seconds before it answers (an issuer that hangs)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.requests += 1
+                time.sleep(outer.delay)
                 if outer.failing:
                     self.send_error(503)
                     return
