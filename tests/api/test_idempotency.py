@@ -219,16 +219,21 @@ def test_a_chat_key_reused_for_another_message_is_refused(user: User, model: Scr
     assert len(model.requests) == 1
 
 
-def test_a_chat_retry_while_the_first_still_runs_is_409(
-    user: User, model: ScriptedModel, db: psycopg.Connection[Any]
-) -> None:
+def chat_running_since(db: psycopg.Connection[Any], user: User, started: str) -> None:
+    """A chat turn 'Hi' under the key turn-1, started at `started` and still running (or dead)."""
     request = keyed("turn-1", "POST /api/{user_id}/chat", {"conversation_id": None, "message": "Hi"})
     assert request is not None
     db.execute(
-        "INSERT INTO idempotency_keys (user_id, key, fingerprint, expires_at)"
-        " VALUES (%s, %s, %s, now() + interval '1 day')",
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, expires_at)"
+        f" VALUES (%s, %s, %s, {started}, now() + interval '1 day')",
         (user.id, request.key, request.fingerprint),
     )
+
+
+def test_a_chat_retry_while_the_first_still_runs_is_409(
+    user: User, model: ScriptedModel, db: psycopg.Connection[Any]
+) -> None:
+    chat_running_since(db, user, "now()")
 
     running = chat(user, "Hi", "turn-1")
 
@@ -240,13 +245,7 @@ def test_a_chat_retry_while_the_first_still_runs_is_409(
 def test_a_chat_turn_whose_lambda_died_is_taken_over_by_a_retry(
     user: User, model: ScriptedModel, db: psycopg.Connection[Any]
 ) -> None:
-    request = keyed("turn-1", "POST /api/{user_id}/chat", {"conversation_id": None, "message": "Hi"})
-    assert request is not None
-    db.execute(
-        "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, expires_at)"
-        " VALUES (%s, %s, %s, now() - interval '5 minutes', now() + interval '1 day')",
-        (user.id, request.key, request.fingerprint),
-    )
+    chat_running_since(db, user, "now() - interval '5 minutes'")
     model.script(text("Hello again."))
 
     retry = chat(user, "Hi", "turn-1")

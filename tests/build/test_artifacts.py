@@ -8,7 +8,6 @@ API Gateway v2.0 events, the test database. Nothing in the build folder may chan
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from localdev.x86_build import build_x86_64
 from support.auth import AUDIENCE, ISSUER, SECRET_KEY, hs256_token, new_user_id
 from support.events import call, http_event
 from support.fake_llm import ScriptedModel, text
+from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,22 +43,12 @@ def _files(folder: Path) -> dict[str, float]:
 
 
 def run_built(build: Path, function: str, handler: str, events: list[dict[str, Any]], env: dict[str, str]) -> Any:
-    workdir = build.parent
-    (workdir / "events.json").write_text(json.dumps(events))
     path = os.pathsep.join([str(build / function), str(build / "CommonLayer" / "python")])
     environment = {"PATH": os.environ["PATH"], "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1", **env}
     before = _files(build)
-    result = subprocess.run(
-        [PYTHON, "-S", str(RUNNER), handler, str(workdir / "events.json"), str(workdir / "responses.json")],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run = run_in_fresh_process(handler, events, environment, build.parent, python=[PYTHON, "-S"])
     assert _files(build) == before  # read-only code: nothing written, nothing compiled
-    return json.loads((workdir / "responses.json").read_text())
+    return run
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
 """The pooled connection survives Postgres closing it between invocations (Neon suspending an idle
 compute, a restart, a network that forgot the connection while the Lambda environment was frozen)."""
 
-import json
 import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,12 +15,11 @@ import pytest
 
 from conftest import User
 from support.events import call, http_event
+from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import call_tool
 from support.pgproxy import CountingProxy
-from support.source_env import ROOT, source_env
+from support.source_env import source_env
 from todo_common.db import engine
-
-RUNNER = ROOT / "tests/support/lambda_runner.py"
 
 
 def _terminate_app_connections(db: psycopg.Connection[Any]) -> int:
@@ -195,25 +191,10 @@ def test_a_cold_start_without_the_database_starts_and_answers_503(tmp_path: Path
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     events = [http_event("GET", "/health")[0], http_event("GET", f"/api/{user.id}/tasks", token=user.token)[0]]
-    (tmp_path / "events.json").write_text(json.dumps(events))
     env = {**source_env(), "DATABASE_URL": f"postgresql://app@127.0.0.1:{port}/todo", "DB_CONNECT_TIMEOUT_SECONDS": "2"}
 
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(RUNNER),
-            "tasks_api.app.handler",
-            str(tmp_path / "events.json"),
-            str(tmp_path / "out.json"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = run_in_fresh_process("tasks_api.app.handler", events, env, tmp_path)
 
-    assert run.returncode == 0, run.stderr[-2000:]
-    health, tasks = json.loads((tmp_path / "out.json").read_text())["responses"]
+    health, tasks = run["responses"]
     assert (health["statusCode"], tasks["statusCode"]) == (503, 503)
     assert tasks["headers"]["retry-after"] == "5"

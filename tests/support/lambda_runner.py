@@ -1,15 +1,19 @@
-"""Runs a built Lambda handler the way the Lambda runtime does, for tests/build/test_artifacts.py.
+"""Runs a Lambda handler the way the Lambda runtime does, in a fresh interpreter.
 
-Started as `python3.12 -S lambda_runner.py HANDLER EVENTS_FILE RESPONSES_FILE` with only the
-function's build folder and the layer's python/ folder on PYTHONPATH (no site-packages) and bytecode
-writing off. It imports the handler once (the cold start) and invokes it with each event in turn
-(warm invocations), writing the responses as JSON.
+`run_in_fresh_process` starts `python lambda_runner.py HANDLER EVENTS_FILE RESPONSES_FILE`: for the
+built artifacts as `python3.12 -S` with only the function's build folder and the layer's python/
+folder on PYTHONPATH (no site-packages) and bytecode writing off. The runner imports the handler once
+(the cold start) and invokes it with each event in turn (warm invocations), writing the responses as
+JSON.
 """
 
 import importlib
 import json
+import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 
 class Context:
@@ -32,6 +36,30 @@ def main(handler_path: str, events_file: str, responses_file: str) -> None:
     responses = [handler(event, Context()) for event in events]
     with open(responses_file, "w") as file:
         json.dump({"init_seconds": init_seconds, "responses": responses, "modules": sorted(sys.modules)}, file)
+
+
+def run_in_fresh_process(
+    handler_path: str, events: list[Any], env: dict[str, str], workdir: Path, python: list[str] | None = None
+) -> Any:
+    """Cold-start `handler_path` in a new interpreter (`python`, default this one) with exactly `env`,
+    invoke it with `events`, and return what main() wrote: init time, responses, modules."""
+    (workdir / "events.json").write_text(json.dumps(events))
+    result = subprocess.run(
+        [
+            *(python or [sys.executable]),
+            __file__,
+            handler_path,
+            str(workdir / "events.json"),
+            str(workdir / "out.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((workdir / "out.json").read_text())
 
 
 if __name__ == "__main__":
