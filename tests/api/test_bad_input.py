@@ -118,7 +118,8 @@ def test_create_task_refuses_an_unparseable_body_without_a_server_error(
 
     response = call("POST", _tasks_path(user), token=user.token, body=body, headers=JSON)
 
-    _assert_refused(response, 400)
+    _assert_refused(response, 422)  # like malformed JSON: a body that cannot be read as JSON is invalid input
+    assert response.json()["detail"][0]["type"] == "json_invalid"
     assert _listing(user) == before
 
 

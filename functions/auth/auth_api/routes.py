@@ -9,12 +9,17 @@ from sqlmodel import SQLModel
 
 from auth_api import passwords, users
 from todo_common.db import SessionDep
+from todo_common.errors import documented
 from todo_common.models import StrictInput, UserPublic, UtcDatetime, clean_text
-from todo_common.security import CurrentPrincipal
+from todo_common.security import AUTHENTICATED_RESPONSES, CurrentPrincipal
 from todo_common.settings import get_settings
 from todo_common.tokens import issue_access_token
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/api/auth",
+    tags=["auth"],
+    responses={503: documented("The database cannot be reached now (`Retry-After`)")},
+)
 
 _BAD_CREDENTIALS = HTTPException(
     status.HTTP_401_UNAUTHORIZED, "Incorrect email or password", headers={"WWW-Authenticate": "Bearer"}
@@ -82,7 +87,7 @@ async def login(data: Credentials, session: SessionDep) -> AccessToken:
     return AccessToken(access_token=token, expires_in=lifetime, user_id=user.id)
 
 
-@router.get("/me", response_model=Identity)
+@router.get("/me", response_model=Identity, responses=AUTHENTICATED_RESPONSES)
 async def me(principal: CurrentPrincipal, session: SessionDep) -> Identity:
     """The caller's account; for a Better Auth user we have no row for, what their token says."""
     user = users.find_user(session, principal.user_id)

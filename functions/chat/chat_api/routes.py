@@ -15,15 +15,22 @@ from chat_api.loop import ToolRun, TurnTimedOut, run_turn
 from chat_api.model import InvalidModelResponse, model_client, model_failure
 from todo_common import idempotency
 from todo_common.db import SessionDep
-from todo_common.errors import DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_DETAIL, INTERNAL_ERROR_DETAIL, RETRY_AFTER
+from todo_common.errors import (
+    DATABASE_UNAVAILABLE,
+    DATABASE_UNAVAILABLE_DETAIL,
+    INTERNAL_ERROR_DETAIL,
+    RETRY_AFTER,
+    documented,
+)
 from todo_common.idempotency import REPLAYED_HEADER, IdempotencyKeyHeader, keyed
 from todo_common.models import BIGINT_MAX, StrictInput, UtcDatetime, clean_text
 from todo_common.observability import logger
-from todo_common.security import OwnerId
+from todo_common.security import OWNER_RESPONSES, OwnerId
 from todo_common.settings import Settings, get_settings
 
-router = APIRouter(prefix="/api/{user_id}", tags=["chat"])
+router = APIRouter(prefix="/api/{user_id}", tags=["chat"], responses=OWNER_RESPONSES)
 ConversationId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: documented("No such conversation for this user")}
 LAMBDA_SAFETY_SECONDS = 1.5  # time kept back to store the reply and answer
 
 
@@ -200,7 +207,7 @@ async def list_conversations(
     return conversations.list_conversations(session, owner, limit)
 
 
-@router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail, responses=_NOT_FOUND)
 async def get_conversation(owner: OwnerId, session: SessionDep, conversation_id: ConversationId) -> Any:
     """The conversation with its messages in order: the user's, each tool call that ran, the replies."""
     conversation = conversations.get_conversation(session, owner, conversation_id)
@@ -213,7 +220,7 @@ async def get_conversation(owner: OwnerId, session: SessionDep, conversation_id:
     )
 
 
-@router.delete("/conversations/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/conversations/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
 async def delete_conversation(owner: OwnerId, session: SessionDep, conversation_id: ConversationId) -> Response:
     conversations.delete_conversation(session, owner, conversation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

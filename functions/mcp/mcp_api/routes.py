@@ -8,7 +8,7 @@ token check).
 """
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -17,7 +17,9 @@ from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
 from mcp_api.server import serve
-from todo_common.security import BearerCredentials, authenticate
+from todo_common.api import is_json
+from todo_common.errors import documented
+from todo_common.security import AUTHENTICATED_RESPONSES, BearerCredentials, authenticate
 from todo_common.settings import get_settings
 from todo_common.tokens import Principal, TokenVerifier
 
@@ -76,13 +78,21 @@ _JSON_RPC = {"application/json": {"schema": {"type": "object", "description": "A
     ),
     response_class=Response,
     responses={
+        **AUTHENTICATED_RESPONSES,
         200: {"description": "The JSON-RPC response", "content": _JSON_RPC},
         202: {"description": "A notification, accepted"},
-        401: {"description": "No valid token; `WWW-Authenticate` names the resource metadata"},
+        400: {
+            "description": "Not one JSON-RPC message for the protocol revision (a JSON-RPC error)",
+            "content": _JSON_RPC,
+        },
+        401: documented("No valid token; `WWW-Authenticate` names the resource metadata"),
+        406: {"description": "`Accept` names neither application/json nor text/event-stream"},
     },
     openapi_extra={"requestBody": {"required": True, "content": _JSON_RPC}},
 )
-async def mcp(principal: McpPrincipal) -> Response:
+async def mcp(principal: McpPrincipal, request: Request) -> Response:
+    if not is_json(request.headers.get("content-type", "")):  # the SDK would answer in plain text
+        return JSONResponse({"detail": "Content-Type must be application/json"}, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
     return McpExchange(principal)
 
 
@@ -92,13 +102,19 @@ def _method_not_allowed(detail: str) -> JSONResponse:
 
 # The token is checked first, as on POST: a client that probes the endpoint without one learns where
 # to get one (401 with the resource metadata), whichever method it probes with.
-@router.get(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None)
+_NOT_ALLOWED: dict[int | str, dict[str, Any]] = {
+    **AUTHENTICATED_RESPONSES,
+    405: documented("Not offered (`Allow: POST`)"),
+}
+
+
+@router.get(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None, responses=_NOT_ALLOWED)
 async def mcp_stream(_: McpPrincipal) -> JSONResponse:
     """405: this server opens no server-sent event stream (responses come as JSON to each POST)."""
     return _method_not_allowed("This MCP server sends no event stream; POST JSON-RPC messages")
 
 
-@router.delete(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None)
+@router.delete(MCP_PATH, status_code=status.HTTP_405_METHOD_NOT_ALLOWED, response_model=None, responses=_NOT_ALLOWED)
 async def mcp_end_session(_: McpPrincipal) -> JSONResponse:
     """405: the server is stateless; there is no session to end."""
     return _method_not_allowed("This MCP server is stateless; there is no session to end")

@@ -25,10 +25,10 @@ from todo_common.models import (
     TaskPublic,
     TaskReplace,
 )
-from todo_common.security import OwnerId
+from todo_common.security import OWNER_RESPONSES, OwnerId
 
 health_router = APIRouter(tags=["health"])
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=OWNER_RESPONSES)
 
 TaskIdPath = Annotated[TaskId, Path()]
 IfMatch = Annotated[

@@ -9,10 +9,13 @@
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_common.observability import logger
@@ -27,6 +30,30 @@ INTERNAL_ERROR_DETAIL = "Internal server error"
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
+class ErrorBody(BaseModel):
+    """What every error answers (its status says which)."""
+
+    detail: str
+
+
+class ValidationProblem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorBody(BaseModel):
+    """422: what is wrong with the input, item by item (never the input itself); or, for a reused
+    Idempotency-Key, one sentence."""
+
+    detail: list[ValidationProblem] | str
+
+
+def documented(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+    """An error response for the OpenAPI document."""
+    return {"description": description, "model": model}
+
+
 class NotFoundError(LookupError):
     """A resource that does not exist, or that belongs to another user (the two look the same)."""
 
@@ -39,6 +66,18 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
     return JSONResponse({"detail": errors}, status_code=422)
+
+
+# FastAPI answers 422 (json_invalid) for malformed JSON but 400 with this text for a body it cannot
+# decode at all (not UTF-8, nested too deep): both are a body that is not JSON, so both are 422.
+_UNPARSEABLE_BODY = "There was an error parsing the body"
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
+        problem = {"type": "json_invalid", "loc": ["body"], "msg": "The body is not valid JSON"}
+        return JSONResponse({"detail": [problem]}, status_code=422)
+    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
 
 
 async def _not_found(_: Request, exc: Exception) -> JSONResponse:
@@ -80,6 +119,7 @@ class InternalErrorMiddleware:
 def install_error_handlers(app: FastAPI) -> None:
     handlers: dict[Any, Any] = {
         RequestValidationError: _validation_error,
+        StarletteHTTPException: _http_exception,
         NotFoundError: _not_found,
         **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
     }

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, ConfigDict, PlainSerializer, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -173,9 +174,10 @@ class TaskReplace(TaskCreate):
 class TaskPatch(StrictInput):
     """PATCH: only the fields that are sent change (`description: null` clears it)."""
 
-    title: Title | None = None
+    # None only as "not sent": the schema does not offer null for title and completed.
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
-    completed: bool | None = None
+    completed: bool | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> Self:

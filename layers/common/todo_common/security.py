@@ -1,12 +1,12 @@
 """FastAPI dependencies that authenticate the caller and check that a path is theirs."""
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from todo_common.errors import RETRY_AFTER
+from todo_common.errors import RETRY_AFTER, documented
 from todo_common.observability import logger
 from todo_common.settings import get_settings
 from todo_common.tokens import InvalidToken, KeysUnavailable, Principal, TokenVerifier
@@ -61,3 +61,13 @@ async def path_owner(user_id: Annotated[str, Path()], principal: CurrentPrincipa
 
 
 OwnerId = Annotated[str, Depends(path_owner)]
+
+# What any authenticated route may answer before it does anything, for the OpenAPI document.
+AUTHENTICATED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: documented("No valid bearer token (`WWW-Authenticate: Bearer`)"),
+    503: documented("The database or the token issuer's keys cannot be reached now (`Retry-After`)"),
+}
+OWNER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTHENTICATED_RESPONSES,
+    403: documented("The path's `{user_id}` is not the token's user"),
+}
