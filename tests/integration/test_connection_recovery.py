@@ -198,3 +198,42 @@ def test_a_cold_start_without_the_database_starts_and_answers_503(tmp_path: Path
     health, tasks = run["responses"]
     assert (health["statusCode"], tasks["statusCode"]) == (503, 503)
     assert tasks["headers"]["retry-after"] == "5"
+
+
+def test_the_backend_killed_during_a_request_answers_503_at_once_and_loses_nothing(
+    user: User, db: psycopg.Connection[Any]
+) -> None:
+    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "acknowledged"}).json()
+    with psycopg.connect(db.info.dsn) as holder:
+        holder.execute("SELECT 1 FROM tasks WHERE id = %s FOR UPDATE", (task["id"],))
+
+        def kill_the_waiting_backend() -> None:  # Postgres' side of the request dies mid-statement
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'todo-tests' AND wait_event_type = 'Lock'"
+            )
+
+        threading.Timer(0.4, kill_the_waiting_backend).start()
+        started = time.monotonic()
+        killed = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "lost"})
+        took = time.monotonic() - started
+        holder.rollback()
+    after = call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+
+    assert killed.status == 503
+    assert took < 1.4  # the kill, not the statement timeout (1.5 s), ended it
+    assert after.status == 200
+    assert after.json()["title"] == "acknowledged"  # the acknowledged write is there; the killed one is not
+
+
+def test_acknowledged_writes_survive_every_connection_being_dropped(user: User, db: psycopg.Connection[Any]) -> None:
+    created = [
+        call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": f"write {n}"}).json()["id"]
+        for n in range(5)
+    ]
+
+    assert _terminate_app_connections(db) == 1  # as a restart would
+    listed = call("GET", f"/api/{user.id}/tasks", token=user.token, query={"order": "asc"})
+
+    assert listed.status == 200
+    assert [task["id"] for task in listed.json()] == created
