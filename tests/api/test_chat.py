@@ -458,3 +458,33 @@ def test_chat_of_another_user_is_forbidden(user: User, other_user: User, model: 
 
     assert response.status == 403
     assert model.requests == []
+
+
+def test_history_keeps_each_reply_with_its_message_when_two_turns_interleaved(
+    user: User, model: ScriptedModel, db: Any
+) -> None:
+    model.script(text("Hello."))
+    conversation_id = chat(user, "start").json()["conversation_id"]
+    insert = (
+        "INSERT INTO messages (conversation_id, user_id, role, content, turn_id)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING id"
+    )
+    first = db.execute(insert, (conversation_id, user.id, "user", "first?", None)).fetchone()[0]
+    second = db.execute(insert, (conversation_id, user.id, "user", "second?", None)).fetchone()[0]
+    db.execute(insert, (conversation_id, user.id, "assistant", "to the second", second))  # second answered first
+    db.execute(insert, (conversation_id, user.id, "assistant", "to the first", first))
+    model.reset()
+    model.script(text("ok"))
+
+    chat(user, "third", conversation_id)
+
+    sent = [(m["role"], m["content"]) for m in model.requests[0]["messages"] if m["role"] != "system"]
+    assert sent == [
+        ("user", "start"),
+        ("assistant", "Hello."),
+        ("user", "first?"),
+        ("assistant", "to the first"),
+        ("user", "second?"),
+        ("assistant", "to the second"),
+        ("user", "third"),
+    ]

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import Database, User
 from localdev.database import ROOT
+from support.fake_llm import ScriptedModel, text
 from support.source_env import source_env
 
 WORKERS = 2
@@ -143,3 +144,33 @@ def test_concurrent_retries_with_one_key_create_one_task(
     assert len({body["id"] for _, body in answers}) == 1
     rows = db.execute("SELECT count(*) FROM tasks WHERE user_id = %s", (user.id,)).fetchone()
     assert rows == (1,)
+
+
+def test_concurrent_messages_in_one_conversation_keep_each_reply_with_its_message(
+    base_url: str, user: User, model: ScriptedModel
+) -> None:
+    auth = {"Authorization": f"Bearer {user.token}"}
+    chat_url = f"{base_url}/api/{user.id}/chat"
+    model.script(text("Hello."))
+    conversation_id = request(chat_url, "POST", {"message": "start"}, auth)[1]["conversation_id"]
+    model.script(*[text(f"reply {n}") for n in range(CLIENTS)])  # served in arrival order, whoever arrives
+
+    answers = all_at_once(
+        CLIENTS,
+        lambda i: request(chat_url, "POST", {"message": f"question {i}", "conversation_id": conversation_id}, auth),
+    )
+    _, detail = request(f"{base_url}/api/{user.id}/conversations/{conversation_id}", headers=auth)
+
+    questions = {m["id"]: m["content"] for m in detail["messages"] if m["role"] == "user"}
+    answered = {m["content"]: questions[m["turn_id"]] for m in detail["messages"] if m["role"] == "assistant"}
+    for i, (status, body) in enumerate(answers):
+        assert status == 200
+        assert answered[body["response"]] == f"question {i}"  # each reply stored with its own question
+    model.reset()
+    model.script(text("Done."))
+    request(chat_url, "POST", {"message": "and now?", "conversation_id": conversation_id}, auth)
+    sent = [(m["role"], m["content"]) for m in model.requests[0]["messages"] if m["role"] != "system"]
+    pairs = dict(zip(sent[0:-1:2], sent[1:-1:2], strict=True))
+    assert pairs[("user", "start")] == ("assistant", "Hello.")
+    for i, (_, body) in enumerate(answers):
+        assert pairs[("user", f"question {i}")] == ("assistant", body["response"])

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from todo_common.errors import NotFoundError
@@ -62,22 +62,25 @@ def add_message(
     role: str,
     content: str | None = None,
     tool_calls: list[dict[str, Any]] | None = None,
-) -> None:
-    """Store one message and mark the conversation as updated, in one statement."""
-    session.execute(
-        text(
-            "WITH added AS (INSERT INTO messages (conversation_id, user_id, role, content, tool_calls)"
-            " VALUES (:conversation_id, :user_id, :role, :content, CAST(:tool_calls AS jsonb)) RETURNING 1)"
-            " UPDATE conversations SET updated_at = now() WHERE id = :conversation_id"
-        ),
-        {
-            "conversation_id": conversation.id,
-            "user_id": conversation.user_id,
-            "role": role,
-            "content": content,
-            "tool_calls": None if tool_calls is None else json.dumps(tool_calls),
-        },
+    turn_id: int | None = None,
+) -> int:
+    """Store one message and mark the conversation as updated, in one statement; the message's id."""
+    added = (
+        insert(Message)
+        .values(
+            conversation_id=conversation.id,
+            user_id=conversation.user_id,
+            role=role,
+            content=content,
+            tool_calls=tool_calls,
+            turn_id=turn_id,
+        )
+        .returning(col(Message.id))
+        .cte("added")
     )
+    touched = update(Conversation).where(col(Conversation.id) == conversation.id).values(updated_at=func.now())
+    message_id: int = session.execute(select(added.c.id).add_cte(touched.cte("touched"))).scalar_one()
+    return message_id
 
 
 def messages_of(session: Session, conversation: Conversation) -> list[Message]:
@@ -105,20 +108,28 @@ def recent_history(session: Session, conversation: Conversation, turns: int) -> 
         .where(col(Message.conversation_id) == conversation.id, col(Message.id) >= func.coalesce(first_user_message, 0))
         .order_by(col(Message.id))
     ).all()
-    history: list[dict[str, Any]] = []
-    said: list[str] = []
+    # Each turn by its user message: concurrent messages interleave their entries in id order, and
+    # turn_id keeps each tool call and reply with its question (rows from before it follow the order).
+    turns_by_id: dict[int, tuple[str, list[str]]] = {}
+    current: int | None = None
     for row in rows:
         if row.role == "user":
-            if history:
-                history.append({"role": "assistant", "content": "\n".join(said) or "(no reply)"})
-            history.append({"role": "user", "content": row.content})
-            said = []
-        elif row.role == "tool":
-            said += [_tool_note(call) for call in row.tool_calls or []]
+            current = row.id
+            turns_by_id[row.id] = (row.content or "", [])
+            continue
+        turn = turns_by_id.get(row.turn_id if row.turn_id is not None else current or 0)
+        if turn is None:
+            continue  # the late reply of a turn older than the window
+        if row.role == "tool":
+            turn[1].extend(_tool_note(call) for call in row.tool_calls or [])
         elif row.content:
-            said.append(row.content)
-    if history:
-        history.append({"role": "assistant", "content": "\n".join(said) or "(no reply)"})
+            turn[1].append(row.content)
+    history: list[dict[str, Any]] = []
+    for question, said in turns_by_id.values():
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": "\n".join(said) or "(no reply)"},
+        ]
     return history
 
 

@@ -65,6 +65,7 @@ class MessagePublic(SQLModel):
     role: str
     content: str | None
     tool_calls: list[ToolCallPublic] | None
+    turn_id: int | None = Field(description="The user message that a tool call or reply answers")
     created_at: UtcDatetime
 
 
@@ -169,10 +170,10 @@ def _turn(
         conversation = conversations.get_conversation(session, owner, data.conversation_id)
     history = conversations.recent_history(session, conversation, settings.CHAT_HISTORY_TURNS)
     on_change()
-    conversations.add_message(session, conversation, "user", data.message)
+    turn_id = conversations.add_message(session, conversation, "user", data.message)
 
     def store(run: ToolRun) -> None:  # each tool's effect is committed, and recorded, as it happens
-        conversations.add_message(session, conversation, "tool", tool_calls=[run.as_dict()])
+        conversations.add_message(session, conversation, "tool", tool_calls=[run.as_dict()], turn_id=turn_id)
 
     try:
         result = run_turn(
@@ -191,7 +192,7 @@ def _turn(
         ) from None
     except (openai.OpenAIError, InvalidModelResponse) as exc:
         raise model_failure(exc) from None
-    conversations.add_message(session, conversation, "assistant", result.reply)
+    conversations.add_message(session, conversation, "assistant", result.reply, turn_id=turn_id)
     return ChatResponse(
         conversation_id=conversation.id,
         response=result.reply,

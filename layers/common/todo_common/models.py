@@ -136,6 +136,8 @@ class Message(SQLModel, table=True):
     role: str = Field(sa_column=Column(Text, nullable=False))  # user | tool | assistant
     content: str | None = Field(default=None, sa_column=Column(Text))
     tool_calls: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
+    # The user message this tool call or reply answers (None on user messages, and on old rows).
+    turn_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(sa_column=_timestamp_column())
 
 
