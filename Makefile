@@ -10,13 +10,16 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := layers/common:functions/auth:functions/chat:functions/mcp:functions/tasks:.
 export PATH := $(abspath $(dir $(UV))):$(PATH)
 
-.PHONY: dev test lint format check migrate validate build requirements token bench clean
+.PHONY: dev test test-fast lint format check migrate validate build requirements token bench clean
 
 dev: .venv/.synced ## Run the API on http://127.0.0.1:$PORT (default 8000) with the embedded Postgres
 	$(UV) run --no-sync python -m localdev.server
 
 test: .venv/.synced ## Run the whole test suite against real Postgres
 	$(UV) run --no-sync pytest
+
+test-fast: .venv/.synced ## The edit-run loop: everything but the build tier (tests/build)
+	$(UV) run --no-sync pytest -m "not build"
 
 lint: .venv/.synced ## ruff and mypy
 	$(UV) run --no-sync ruff check .

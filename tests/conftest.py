@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pgserver
@@ -89,6 +90,14 @@ def pytest_configure(config: pytest.Config) -> None:
         POWERTOOLS_METRICS_NAMESPACE="TodoApiTests",
         POWERTOOLS_TRACE_DISABLED="true",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/build is the slow tier (sam build and validate, cfn-lint, zizmor)."""
+    build = Path(__file__).parent / "build"
+    for item in items:
+        if build in item.path.parents:
+            item.add_marker(pytest.mark.build)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
