@@ -4,15 +4,25 @@ Validation lives here once: the REST routes and the chat tools accept the same s
 """
 
 import unicodedata
-from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, ConfigDict, PlainSerializer, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    ConfigDict,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -24,7 +34,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 BIGINT_MAX = 2**63 - 1
@@ -67,6 +77,26 @@ SearchText = Annotated[
 ]
 TaskId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
+Priority = Literal["low", "medium", "high"]
+# Dates arrive as ISO strings, which the strict input models would otherwise refuse.
+DueDate = Annotated[date, Strict(False)]
+DueInstant = Annotated[AwareDatetime, Strict(False)]
+TAG_MAX_LENGTH = 40
+MAX_TAGS = 20
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+# Labels compare without case: kept trimmed and in lower case, each once, in the order given.
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=TAG_MAX_LENGTH),
+    AfterValidator(clean_text),
+    AfterValidator(single_line),
+]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
 
 
 def _identity_column() -> Column[int]:
@@ -96,8 +126,13 @@ class UserPublic(SQLModel):
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
-    # The per-user list in its default order reads this index; lookups by id use the primary key.
-    __table_args__ = (Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),)
+    __table_args__ = (
+        # The per-user list in its default order reads this index; lookups by id use the primary key.
+        Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_tasks_tags", "tags", postgresql_using="gin"),
+        CheckConstraint("due_date IS NULL OR due_at IS NULL", name="ck_tasks_one_due"),
+        CheckConstraint("priority IN ('low', 'medium', 'high')", name="ck_tasks_priority"),
+    )
 
     id: int = Field(sa_column=_identity_column())
     user_id: str = Field(sa_column=Column(Text, nullable=False))
@@ -108,6 +143,13 @@ class Task(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_timestamp_column())
     # Every change adds one: the task's ETag, so that a client can edit without losing another's edit.
     version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default=text("1")))
+    # A deadline day (no time: it never shifts with time zones), or an instant; never both.
+    due_date: date | None = Field(default=None, sa_column=Column(Date))
+    due_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    priority: str | None = Field(default=None, sa_column=Column(Text))
+    tags: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
+    )
 
 
 class Conversation(SQLModel, table=True):
@@ -167,6 +209,17 @@ class TaskCreate(StrictInput):
     title: Title
     description: Description | None = None
     completed: bool = False
+    due_date: DueDate | None = Field(default=None, description="A deadline day: `2026-11-24`")
+    due_at: DueInstant | None = Field(
+        default=None, description="A deadline instant with its offset: `2026-11-24T17:00:00+01:00`"
+    )
+    priority: Priority | None = None
+    tags: Tags = []
+
+    @model_validator(mode="after")
+    def _one_due(self) -> Self:
+        _check_one_due(self)
+        return self
 
 
 class TaskReplace(TaskCreate):
@@ -174,19 +227,38 @@ class TaskReplace(TaskCreate):
 
 
 class TaskPatch(StrictInput):
-    """PATCH: only the fields that are sent change (`description: null` clears it)."""
+    """PATCH: only the fields that are sent change (`null` clears description, due and priority; a
+    due date replaces a due instant and the other way round)."""
 
-    # None only as "not sent": the schema does not offer null for title and completed.
+    # None only as "not sent": the schema does not offer null for title, completed and tags.
     title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
     completed: bool | SkipJsonSchema[None] = None
+    due_date: DueDate | None = None
+    due_at: DueInstant | None = None
+    priority: Priority | None = None
+    tags: Tags | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> Self:
-        for name in ("title", "completed"):
+        for name in ("title", "completed", "tags"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
+        _check_one_due(self)
         return self
+
+    def changes(self) -> dict[str, Any]:
+        """The columns to set: what was sent, and the other kind of due cleared when one is set."""
+        values = self.model_dump(exclude_unset=True)
+        for given, other in (("due_date", "due_at"), ("due_at", "due_date")):
+            if values.get(given) is not None:
+                values.setdefault(other, None)
+        return values
+
+
+def _check_one_due(task: "TaskCreate | TaskPatch") -> None:
+    if task.due_date is not None and task.due_at is not None:
+        raise ValueError("give due_date (a day) or due_at (an instant), not both")
 
 
 class TaskCompletion(StrictInput):
@@ -202,3 +274,7 @@ class TaskPublic(SQLModel):
     created_at: UtcDatetime
     updated_at: UtcDatetime
     version: int = Field(description="Goes up by one with every change; the task's ETag is this number, quoted")
+    due_date: date | None = None
+    due_at: UtcDatetime | None = None
+    priority: Priority | None = None
+    tags: list[str] = []

@@ -223,7 +223,7 @@ def replace_task(session: Session, user_id: str, task_id: int, data: TaskReplace
 
 
 def patch_task(session: Session, user_id: str, task_id: int, data: TaskPatch, expected: Expected = None) -> Task:
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.changes()
     if not changes:
         task = get_task(session, user_id, task_id)
         if expected is not None and task.version not in expected:
