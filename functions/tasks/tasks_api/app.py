@@ -1,5 +1,6 @@
 """The tasks function: `tasks_api.app.handler` is its Lambda entry point."""
 
+from tasks_api import preferences
 from tasks_api.routes import health_router, router, task_changed
 from todo_common import tasks
 from todo_common.api import create_app
@@ -8,7 +9,7 @@ from todo_common.lambda_handler import lambda_handler
 app = create_app(
     title="Todo API: tasks",
     description="Each user's tasks, reachable only with that user's token.",
-    routers=[health_router, router],
+    routers=[health_router, router, preferences.router],
 )
 app.add_exception_handler(tasks.TaskChanged, task_changed)
 handler = lambda_handler(app)

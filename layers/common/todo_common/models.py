@@ -6,6 +6,7 @@ Validation lives here once: the REST routes and the chat tools accept the same s
 import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -197,6 +198,28 @@ class IdempotencyKey(SQLModel, table=True):
     response: Any = Field(default=None, sa_column=Column(JSONB))
     created_at: datetime = Field(sa_column=_timestamp_column())
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class UserPreferences(SQLModel, table=True):
+    """A user's settings, keyed by user id (Better Auth's users have no row of ours)."""
+
+    __tablename__ = "user_preferences"
+
+    user_id: str = Field(sa_column=Column(Text, primary_key=True))
+    timezone: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_column=_timestamp_column())
+
+
+def iana_zone(name: str) -> str:
+    """An IANA time zone name that this system knows (`Europe/Berlin`, `UTC`)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name, such as Europe/Berlin") from None
+    return name
+
+
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(iana_zone)]
 
 
 class StrictInput(SQLModel):
