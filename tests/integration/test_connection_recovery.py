@@ -233,6 +233,7 @@ def test_acknowledged_writes_survive_every_connection_being_dropped(user: User, 
     ]
 
     assert _terminate_app_connections(db) == 1  # as a restart would
+    _wait_until_client_sees_close(_pooled_connection())
     listed = call("GET", f"/api/{user.id}/tasks", token=user.token, query={"order": "asc"})
 
     assert listed.status == 200

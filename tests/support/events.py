@@ -78,9 +78,12 @@ def http_event(
     else:
         event.pop("pathParameters", None)
     query = {k: v for k, v in (query or {}).items() if v is not None}
-    event["rawQueryString"] = urlencode(query, quote_via=quote)
+    event["rawQueryString"] = urlencode(query, doseq=True, quote_via=quote)  # a list: the parameter repeated
     if query:
-        event["queryStringParameters"] = {k: str(v) for k, v in query.items()}
+        # API Gateway joins a repeated parameter's values with commas here (rawQueryString keeps them apart).
+        event["queryStringParameters"] = {
+            k: ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in query.items()
+        }
     else:
         event.pop("queryStringParameters", None)
     request_headers = {k: v for k, v in event["headers"].items() if k not in ("authorization", "content-type")}

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     AwareDatetime,
+    BeforeValidator,
     ConfigDict,
     PlainSerializer,
     Strict,
@@ -79,8 +80,19 @@ SearchText = Annotated[
 TaskId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 Priority = Literal["low", "medium", "high"]
+
+
+def _iso_date(value: object) -> object:
+    """A day as ISO 8601 text only: pydantic would also take a number (or "0") as a Unix time."""
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    if isinstance(value, date):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD")
+
+
 # Dates arrive as ISO strings, which the strict input models would otherwise refuse.
-DueDate = Annotated[date, Strict(False)]
+DueDate = Annotated[date, Strict(False), BeforeValidator(_iso_date)]
 DueInstant = Annotated[AwareDatetime, Strict(False)]
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 20

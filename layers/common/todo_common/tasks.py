@@ -4,14 +4,19 @@ Every operation is a single SQL statement (writes use `RETURNING`), so on the au
 each one costs exactly one round trip to Postgres.
 """
 
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
 from sqlalchemy import (
+    TIMESTAMP,
     CompoundSelect,
+    Date,
     Delete,
     Select,
     Update,
+    case,
+    cast,
     delete,
     exists,
     false,
@@ -31,22 +36,44 @@ from sqlmodel import Session, SQLModel, col
 from todo_common import idempotency
 from todo_common.errors import NotFoundError
 from todo_common.idempotency import KeyedRequest
-from todo_common.models import BIGINT_MAX, IdempotencyKey, SearchText, Task, TaskCreate, TaskPatch, TaskReplace
+from todo_common.models import (
+    BIGINT_MAX,
+    MAX_TAGS,
+    DueDate,
+    IdempotencyKey,
+    Priority,
+    SearchText,
+    Tag,
+    Task,
+    TaskCreate,
+    TaskPatch,
+    TaskReplace,
+    UserPreferences,
+)
 from todo_common.observability import count
+from todo_common.preferences import DEFAULT_TIMEZONE
 
 TaskStatus = Literal["all", "pending", "completed"]
-SortField = Literal["created_at", "updated_at", "title", "id"]
+SortField = Literal["created_at", "updated_at", "title", "id", "due", "priority"]
 SortOrder = Literal["asc", "desc"]
 
 MAX_PAGE_SIZE = 500
 
 
 class TaskQuery(SQLModel):
-    """Filters, order and page of a task list."""
+    """Filters, order and page of a task list. Days are the user's (their preferred time zone)."""
 
     status: TaskStatus = "all"
     q: SearchText | None = Field(default=None, description="case-insensitive search in title and description")
-    sort: SortField = "created_at"
+    due_after: DueDate | None = Field(default=None, description="due on this day or later")
+    due_before: DueDate | None = Field(default=None, description="due on this day or earlier")
+    overdue: bool = Field(default=False, description="only tasks not completed and past due (a due day: before today)")
+    priority: list[Priority] = Field(default_factory=list, description="any of these (repeat the parameter)")
+    tag: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description="all of these (repeat it)")
+    sort: SortField = Field(
+        default="created_at",
+        description="`due`: by due day or instant together, undated last; `priority`: high first (with `desc`)",
+    )
     order: SortOrder = "desc"
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
     offset: int = Field(default=0, ge=0, le=BIGINT_MAX)
@@ -172,22 +199,20 @@ def get_task(session: Session, user_id: str, task_id: int) -> Task:
 
 
 def list_tasks(session: Session, user_id: str, query: TaskQuery) -> tuple[list[Task], int]:
-    """One page of the user's tasks and the number of all tasks that match, in one statement."""
-    conditions: list[Any] = [col(Task.user_id) == user_id]
-    if query.status != "all":
-        conditions.append(col(Task.completed).is_(query.status == "completed"))
-    if query.q:
-        pattern = f"%{_escape_like(query.q)}%"
-        conditions.append(
-            or_(col(Task.title).ilike(pattern, escape="\\"), col(Task.description).ilike(pattern, escape="\\"))
-        )
-
+    """One page of the user's tasks and the number of all tasks that match, in one statement
+    (the user's time zone, when the query needs it, is read in the same statement)."""
+    zone = func.coalesce(
+        select(col(UserPreferences.timezone)).where(col(UserPreferences.user_id) == user_id).scalar_subquery(),
+        DEFAULT_TIMEZONE,
+    )
+    conditions = [col(Task.user_id) == user_id, *_filters(query, zone)]
+    sort_key = _sort_key(query.sort, zone).label("sort_key")
     total = select(func.count().label("total")).select_from(Task).where(*conditions).subquery("total")
     page = (
         (
-            select(Task)
+            select(Task, sort_key)
             .where(*conditions)
-            .order_by(*_ordering(col(getattr(Task, query.sort)), col(Task.id), query.order))
+            .order_by(*_ordering(sort_key, col(Task.id), query.order))
             .limit(query.limit)
             .offset(query.offset)
         )
@@ -200,17 +225,62 @@ def list_tasks(session: Session, user_id: str, query: TaskQuery) -> tuple[list[T
         select(total.c.total, page_task)
         .select_from(total)
         .outerjoin(page, true())
-        .order_by(*_ordering(page.c[query.sort], page.c.id, query.order))
+        .order_by(*_ordering(page.c.sort_key, page.c.id, query.order))
     )
     rows = session.execute(statement).all()
     return [task for _total, task in rows if task is not None], rows[0][0]
 
 
+def _filters(query: TaskQuery, zone: Any) -> list[Any]:
+    conditions: list[Any] = []
+    if query.status != "all":
+        conditions.append(col(Task.completed).is_(query.status == "completed"))
+    if query.q:
+        pattern = f"%{_escape_like(query.q)}%"
+        conditions.append(
+            or_(col(Task.title).ilike(pattern, escape="\\"), col(Task.description).ilike(pattern, escape="\\"))
+        )
+    # A task has a due day or a due instant: each bound is checked on whichever it has (the other is NULL).
+    if query.due_after is not None:
+        conditions.append(
+            or_(col(Task.due_date) >= query.due_after, col(Task.due_at) >= _start_of(query.due_after, zone))
+        )
+    if query.due_before is not None:
+        following = query.due_before + timedelta(days=1)
+        conditions.append(or_(col(Task.due_date) <= query.due_before, col(Task.due_at) < _start_of(following, zone)))
+    if query.overdue:
+        today = cast(func.timezone(zone, func.now()), Date)
+        conditions += [col(Task.completed).is_(False), or_(col(Task.due_at) < func.now(), col(Task.due_date) < today)]
+    if query.priority:
+        conditions.append(col(Task.priority).in_(query.priority))
+    if query.tag:
+        conditions.append(col(Task.tags).contains(query.tag))
+    return conditions
+
+
+def _start_of(day: date, zone: Any) -> Any:
+    """The instant a day begins in the zone (`timestamp AT TIME ZONE zone`: DST days included)."""
+    return func.timezone(zone, cast(literal(day), TIMESTAMP))
+
+
+_PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3}
+
+
+def _sort_key(sort: SortField, zone: Any) -> Any:
+    if sort == "due":  # a due day counts as due when it ends, in the user's zone
+        return func.coalesce(
+            col(Task.due_at), func.timezone(zone, cast(col(Task.due_date), TIMESTAMP) + timedelta(days=1))
+        )
+    if sort == "priority":
+        return case(_PRIORITY_RANK, value=col(Task.priority))
+    return col(getattr(Task, sort))
+
+
 def _ordering(sort_column: Any, id_column: Any, order: SortOrder) -> list[Any]:
-    """Sort by the chosen column, then by id so that pages never overlap or skip."""
+    """Sort by the chosen key (tasks without one last), then by id so that pages never overlap or skip."""
     if order == "asc":
-        return [sort_column.asc(), id_column.asc()]
-    return [sort_column.desc(), id_column.desc()]
+        return [sort_column.asc().nulls_last(), id_column.asc()]
+    return [sort_column.desc().nulls_last(), id_column.desc()]
 
 
 def _update(session: Session, user_id: str, task_id: int, values: dict[str, Any], expected: Expected) -> Task:
