@@ -221,7 +221,9 @@ def test_a_chat_key_reused_for_another_message_is_refused(user: User, model: Scr
 
 def chat_running_since(db: psycopg.Connection[Any], user: User, started: str) -> None:
     """A chat turn 'Hi' under the key turn-1, started at `started` and still running (or dead)."""
-    request = keyed("turn-1", "POST /api/{user_id}/chat", {"conversation_id": None, "message": "Hi"})
+    from chat_api.routes import ChatRequest
+
+    request = keyed("turn-1", "POST /api/{user_id}/chat", ChatRequest(message="Hi").model_dump(mode="json"))
     assert request is not None
     db.execute(
         "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, expires_at)"

@@ -179,7 +179,17 @@ def test_each_tool_changes_the_users_tasks(user: User, db: psycopg.Connection[An
     assert tasks_in_db(db, user.id) == [(task_id, "Buy milk", "2 litres", False)]
 
     listed = call_tool(user.token, "list_tasks", {"status": "pending"})["structuredContent"]
-    assert listed == {"result": [{"id": task_id, "title": "Buy milk", "description": "2 litres", "completed": False}]}
+    [summary] = listed["result"]
+    assert summary == {
+        "id": task_id,
+        "title": "Buy milk",
+        "description": "2 litres",
+        "completed": False,
+        "due_date": None,
+        "due_at": None,
+        "priority": None,
+        "tags": [],
+    }
 
     completed = call_tool(user.token, "complete_task", {"task_id": task_id})["structuredContent"]
     assert completed["status"] == "completed"

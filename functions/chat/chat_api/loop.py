@@ -15,7 +15,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import openai
 from aws_lambda_powertools.metrics import MetricUnit
@@ -57,6 +59,7 @@ def run_turn(
     model: str,
     history: list[dict[str, Any]],
     *,
+    time_zone: str,
     session: Session,
     user_id: str,
     deadline: float,
@@ -68,7 +71,10 @@ def run_turn(
     Stops early, with a plain answer saying what was done, at `max_model_calls`, when the model
     repeats a call it already made this turn, or when too little time is left before `deadline`.
     """
-    messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": f"{SYSTEM_PROMPT} {local_now(time_zone)}"},
+        *history,
+    ]
     runs: list[ToolRun] = []
     calls_made: set[tuple[str, str]] = set()
     for call_number in range(max_model_calls):
@@ -112,6 +118,15 @@ def run_turn(
             on_tool_run(run)
             messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": json.dumps(result)})
     return TurnResult(_stopped("I stopped after the most steps I may take for one message.", runs), runs)
+
+
+def local_now(time_zone: str) -> str:
+    """The user's here and now, so that the model resolves "tomorrow" or "at 5" in their zone."""
+    now = datetime.now(ZoneInfo(time_zone))
+    return (
+        f"Now is {now:%A}, {now.isoformat(timespec='minutes')}, in the user's time zone {time_zone}. Resolve "
+        "relative dates there. Send `due` as YYYY-MM-DD for a day, or as a date-time with its UTC offset."
+    )
 
 
 def _canonical(raw_arguments: str) -> str:

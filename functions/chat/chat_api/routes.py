@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel
 from chat_api import conversations
 from chat_api.loop import ToolRun, TurnTimedOut, run_turn
 from chat_api.model import InvalidModelResponse, model_client, model_failure
-from todo_common import idempotency
+from todo_common import idempotency, preferences
 from todo_common.db import SessionDep
 from todo_common.errors import (
     DATABASE_UNAVAILABLE,
@@ -23,7 +23,7 @@ from todo_common.errors import (
     documented,
 )
 from todo_common.idempotency import REPLAYED_HEADER, IdempotencyKeyHeader, keyed
-from todo_common.models import BIGINT_MAX, StrictInput, UtcDatetime, clean_text
+from todo_common.models import BIGINT_MAX, StrictInput, TimeZoneName, UtcDatetime, clean_text
 from todo_common.observability import logger
 from todo_common.security import OWNER_RESPONSES, OwnerId
 from todo_common.settings import Settings, get_settings
@@ -36,6 +36,9 @@ LAMBDA_SAFETY_SECONDS = 1.5  # time kept back to store the reply and answer
 
 class ChatRequest(StrictInput):
     conversation_id: int | None = Field(default=None, ge=1, le=BIGINT_MAX)
+    timezone: TimeZoneName | None = Field(
+        default=None, description="The browser's IANA zone for this turn; else the user's preference, else UTC"
+    )
     message: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(clean_text)
     ]
@@ -180,6 +183,7 @@ def _turn(
             client,
             settings.LLM_MODEL,
             [*history, {"role": "user", "content": data.message}],
+            time_zone=data.timezone or preferences.get_timezone(session, owner),
             session=session,
             user_id=owner,
             deadline=deadline,

@@ -9,13 +9,29 @@ exactly what the REST API accepts.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, RootModel, ValidationError
 from sqlmodel import Session
 
 from todo_common import tasks
-from todo_common.models import TITLE_MAX_LENGTH, Description, Task, TaskCreate, TaskId, TaskPatch, Title
+from todo_common.models import (
+    MAX_TAGS,
+    TITLE_MAX_LENGTH,
+    Description,
+    DueDate,
+    Priority,
+    SearchText,
+    Tag,
+    Tags,
+    Task,
+    TaskCreate,
+    TaskId,
+    TaskPatch,
+    Title,
+    UtcDatetime,
+)
 
 LIST_LIMIT = 100  # tasks that list_tasks returns, oldest first
 
@@ -30,13 +46,25 @@ class ToolError(Exception):
 # Arguments
 
 
+DUE = "A due day, 2026-11-24, or an instant with its UTC offset, 2026-11-24T17:00:00+01:00"
+
+
 class AddTask(BaseModel):
     title: Title = Field(description=f"What to do ({TITLE_MAX_LENGTH} characters at most)")
     description: Description | None = Field(default=None, description="Optional details")
+    due: str | None = Field(default=None, max_length=64, description=DUE)
+    priority: Priority | None = Field(default=None, description="How important it is")
+    tags: Tags = Field(default=[], description=f"Labels, at most {MAX_TAGS}")
 
 
 class ListTasks(BaseModel):
     status: tasks.TaskStatus = Field(default="all", description="Which tasks to list")
+    search: SearchText | None = Field(default=None, description="Words to find in the title or description")
+    due_after: DueDate | None = Field(default=None, description="Only tasks due on this day or later")
+    due_before: DueDate | None = Field(default=None, description="Only tasks due on this day or earlier")
+    overdue: bool = Field(default=False, description="Only tasks not completed and past due")
+    priority: list[Priority] = Field(default=[], description="Only tasks with one of these priorities")
+    tags: list[Tag] = Field(default=[], max_length=MAX_TAGS, description="Only tasks with all of these tags")
 
 
 class TaskRef(BaseModel):
@@ -44,10 +72,13 @@ class TaskRef(BaseModel):
 
 
 class UpdateTask(TaskRef):
-    """PATCH semantics: fields that are not sent stay as they are; `description: null` clears it."""
+    """PATCH semantics: fields that are not sent stay as they are; null clears description, due, priority."""
 
     title: Title | None = Field(default=None, description="The new title")
     description: Description | None = Field(default=None, description="The new description; null clears it")
+    due: str | None = Field(default=None, max_length=64, description=DUE + "; null clears it")
+    priority: Priority | None = Field(default=None, description="The new priority; null clears it")
+    tags: Tags | None = Field(default=None, description="The task's tags from now on (all of them)")
 
 
 # Results
@@ -66,6 +97,10 @@ class TaskSummary(BaseModel):
     title: str
     description: str | None
     completed: bool
+    due_date: date | None
+    due_at: UtcDatetime | None
+    priority: Priority | None
+    tags: list[str]
 
 
 class TaskList(RootModel[list[TaskSummary]]):
@@ -75,13 +110,24 @@ class TaskList(RootModel[list[TaskSummary]]):
 # The functions
 
 
+def _due_fields(due: str | None) -> dict[str, Any]:
+    """A tool's `due` as the task's two fields: a day, or an instant (whose offset it must give)."""
+    if due is None:
+        return {"due_date": None, "due_at": None}
+    if len(due) > len("2026-11-24"):  # a time follows the day
+        return {"due_date": None, "due_at": due}
+    return {"due_date": due, "due_at": None}
+
+
 def _add(session: Session, user_id: str, args: AddTask) -> TaskOutcome:
-    task = tasks.create_task(session, user_id, TaskCreate(title=args.title, description=args.description))
+    fields = args.model_dump(exclude={"due"}) | _due_fields(args.due)
+    task = tasks.create_task(session, user_id, TaskCreate.model_validate(fields))
     return _outcome(task, "created")
 
 
 def _list(session: Session, user_id: str, args: ListTasks) -> TaskList:
-    query = tasks.TaskQuery(status=args.status, order="asc", limit=LIST_LIMIT)
+    filters = args.model_dump(exclude={"search", "tags"})
+    query = tasks.TaskQuery(**filters, q=args.search, tag=args.tags, order="asc", limit=LIST_LIMIT)
     page, _total = tasks.list_tasks(session, user_id, query)
     return TaskList([TaskSummary.model_validate(task, from_attributes=True) for task in page])
 
@@ -91,9 +137,11 @@ def _complete(session: Session, user_id: str, args: TaskRef) -> TaskOutcome:
 
 
 def _update(session: Session, user_id: str, args: UpdateTask) -> TaskOutcome:
-    changes = args.model_dump(include={"title", "description"}, exclude_unset=True)
+    changes = args.model_dump(exclude={"task_id", "due"}, exclude_unset=True)
+    if "due" in args.model_fields_set:
+        changes |= _due_fields(args.due)
     if not changes:
-        raise ToolError("give a new title or description")
+        raise ToolError("give something to change: title, description, due, priority or tags")
     return _outcome(tasks.patch_task(session, user_id, args.task_id, TaskPatch.model_validate(changes)), "updated")
 
 
@@ -160,7 +208,7 @@ TOOLS = _registry(
     ),
     Tool(
         "update_task",
-        "Change the title and/or description of one of the user's tasks; what is not given stays.",
+        "Change one of the user's tasks (title, description, due, priority, tags); what is not given stays.",
         UpdateTask,
         TaskOutcome,
         _update,
