@@ -146,19 +146,28 @@ def test_mcp_tool_call_with_the_database_down_is_a_tool_error_then_recovers(
 # A statement that hangs (a lock held elsewhere, a slow query) is cut at DB_STATEMENT_TIMEOUT_MS.
 
 
+@contextmanager
+def locked_task(user: User, db: psycopg.Connection[Any], title: str) -> Iterator[tuple[dict[str, Any], Any]]:
+    """A new task of the user's, its row locked by another connection until the block ends."""
+    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": title}).json()
+    with psycopg.connect(db.info.dsn) as holder:
+        holder.execute("SELECT 1 FROM tasks WHERE id = %s FOR UPDATE", (task["id"],))
+        try:
+            yield task, holder
+        finally:
+            holder.rollback()
+
+
 def test_a_statement_blocked_by_a_lock_answers_503_and_never_applies_later(
     user: User, db: psycopg.Connection[Any]
 ) -> None:
-    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "locked"}).json()
-    with psycopg.connect(db.info.dsn) as holder:
-        holder.execute("SELECT 1 FROM tasks WHERE id = %s FOR UPDATE", (task["id"],))
+    with locked_task(user, db, "locked") as (task, holder):
         release = threading.Timer(8, holder.rollback)  # without a timeout, the request would wait for this
         release.start()
         started = time.monotonic()
         blocked = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "late"})
         waited = time.monotonic() - started
         release.cancel()
-        holder.rollback()
     recovered = call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
 
     assert blocked.status == 503
@@ -203,9 +212,7 @@ def test_a_cold_start_without_the_database_starts_and_answers_503(tmp_path: Path
 def test_the_backend_killed_during_a_request_answers_503_at_once_and_loses_nothing(
     user: User, db: psycopg.Connection[Any]
 ) -> None:
-    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "acknowledged"}).json()
-    with psycopg.connect(db.info.dsn) as holder:
-        holder.execute("SELECT 1 FROM tasks WHERE id = %s FOR UPDATE", (task["id"],))
+    with locked_task(user, db, "acknowledged") as (task, _):
 
         def kill_the_waiting_backend() -> None:  # Postgres' side of the request dies mid-statement
             db.execute(
@@ -217,7 +224,6 @@ def test_the_backend_killed_during_a_request_answers_503_at_once_and_loses_nothi
         started = time.monotonic()
         killed = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "lost"})
         took = time.monotonic() - started
-        holder.rollback()
     after = call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
 
     assert killed.status == 503
