@@ -1,6 +1,7 @@
 """The caller's preferences: the time zone that their task dates are evaluated in."""
 
 from fastapi import APIRouter
+from pydantic import Field
 from sqlmodel import SQLModel
 
 from todo_common import preferences
@@ -12,11 +13,11 @@ router = APIRouter(prefix="/api/{user_id}/preferences", tags=["preferences"], re
 
 
 class Preferences(SQLModel):
-    timezone: str
+    timezone: str = Field(examples=["Europe/Berlin"])
 
 
 class PreferencesUpdate(StrictInput):
-    timezone: TimeZoneName
+    timezone: TimeZoneName = Field(examples=["America/New_York"])
 
 
 @router.get("", response_model=Preferences)

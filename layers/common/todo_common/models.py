@@ -91,9 +91,18 @@ def _iso_date(value: object) -> object:
     raise ValueError("must be a date as YYYY-MM-DD")
 
 
+def _iso_instant(value: object) -> object:
+    """A date-time as ISO 8601 text only (not a number of seconds since 1970)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("must be a date-time as YYYY-MM-DDTHH:MM:SS with its offset")
+
+
 # Dates arrive as ISO strings, which the strict input models would otherwise refuse.
 DueDate = Annotated[date, Strict(False), BeforeValidator(_iso_date)]
-DueInstant = Annotated[AwareDatetime, Strict(False)]
+DueInstant = Annotated[AwareDatetime, Strict(False), BeforeValidator(_iso_instant)]
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 20
 
@@ -241,6 +250,16 @@ class StrictInput(SQLModel):
 
 
 class TaskCreate(StrictInput):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"title": "Buy groceries", "description": "Milk, eggs, bread"},
+                {"title": "Call mom", "due_date": "2026-11-24", "priority": "high", "tags": ["family"]},
+                {"title": "Submit the report", "due_at": "2026-11-24T17:00:00+01:00", "tags": ["work", "q4"]},
+            ]
+        }
+    )
+
     title: Title
     description: Description | None = None
     completed: bool = False
@@ -264,6 +283,16 @@ class TaskReplace(TaskCreate):
 class TaskPatch(StrictInput):
     """PATCH: only the fields that are sent change (`null` clears description, due and priority; a
     due date replaces a due instant and the other way round)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"completed": True},
+                {"due_date": "2026-11-27", "priority": "low"},
+                {"title": "Call mom and dad", "tags": ["family", "weekend"]},
+            ]
+        }
+    )
 
     # None only as "not sent": the schema does not offer null for title, completed and tags.
     title: Title | SkipJsonSchema[None] = None
@@ -301,6 +330,27 @@ class TaskCompletion(StrictInput):
 
 
 class TaskPublic(SQLModel):
+    # (FastAPI drops null values from examples in the document, so the examples hold none.)
+    model_config = ConfigDict(  # type: ignore[assignment]  # SQLModelConfig extends ConfigDict
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "user_id": "4f1c2b9e-8d7a-4e3b-9c1d-2a5b6c7d8e9f",
+                    "title": "Call mom",
+                    "description": "About the holidays",
+                    "completed": False,
+                    "created_at": "2026-11-23T09:15:00Z",
+                    "updated_at": "2026-11-23T09:15:00Z",
+                    "version": 1,
+                    "due_date": "2026-11-24",
+                    "priority": "high",
+                    "tags": ["family"],
+                }
+            ]
+        }
+    )
+
     id: int
     user_id: str
     title: str

@@ -64,15 +64,26 @@ class TaskQuery(SQLModel):
     """Filters, order and page of a task list. Days are the user's (their preferred time zone)."""
 
     status: TaskStatus = "all"
-    q: SearchText | None = Field(default=None, description="case-insensitive search in title and description")
-    due_after: DueDate | None = Field(default=None, description="due on this day or later")
-    due_before: DueDate | None = Field(default=None, description="due on this day or earlier")
-    overdue: bool = Field(default=False, description="only tasks not completed and past due (a due day: before today)")
-    priority: list[Priority] = Field(default_factory=list, description="any of these (repeat the parameter)")
-    tag: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description="all of these (repeat it)")
+    q: SearchText | None = Field(
+        default=None, description="case-insensitive search in title and description", examples=["groceries"]
+    )
+    due_after: DueDate | None = Field(default=None, description="due on this day or later", examples=["2026-11-23"])
+    due_before: DueDate | None = Field(default=None, description="due on this day or earlier", examples=["2026-11-30"])
+    overdue: bool = Field(
+        default=False,
+        description="only tasks not completed and past due (a due day: before today)",
+        examples=[True],
+    )
+    priority: list[Priority] = Field(
+        default_factory=list, description="any of these (repeat the parameter)", examples=[["high", "medium"]]
+    )
+    tag: list[Tag] = Field(
+        default_factory=list, max_length=MAX_TAGS, description="all of these (repeat it)", examples=[["work"]]
+    )
     sort: SortField = Field(
         default="created_at",
         description="`due`: by due day or instant together, undated last; `priority`: high first (with `desc`)",
+        examples=["due"],
     )
     order: SortOrder = "desc"
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
