@@ -152,6 +152,16 @@ class Task(SQLModel, table=True):
         # The per-user list in its default order reads this index; lookups by id use the primary key.
         Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
         Index("ix_tasks_tags", "tags", postgresql_using="gin"),
+        # Overdue lists read these: pending, dated tasks only, so they stay small.
+        *(
+            Index(
+                f"ix_tasks_pending_{due}",
+                "user_id",
+                due,
+                postgresql_where=text(f"completed IS FALSE AND {due} IS NOT NULL"),
+            )
+            for due in ("due_date", "due_at")
+        ),
         CheckConstraint("due_date IS NULL OR due_at IS NULL", name="ck_tasks_one_due"),
         CheckConstraint("priority IN ('low', 'medium', 'high')", name="ck_tasks_priority"),
     )
