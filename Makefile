@@ -1,7 +1,9 @@
 # The README's commands. Everything they need is installed on first use: uv (from PyPI, into
 # .tools/ unless one is on PATH), Python 3.12 through uv, the locked dependencies into .venv/.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# The repository root, wherever make runs (`sam build` runs the build-* targets in a scratch folder).
+ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
+UV := $(shell command -v uv 2>/dev/null || echo $(ROOT)/.tools/bin/uv)
 UV_VERSION := 0.13.9
 SAM_CLI := aws-sam-cli==1.170.0
 SAM := $(UV) tool run --from $(SAM_CLI) sam
@@ -30,7 +32,7 @@ format: .venv/.synced
 	$(UV) run --no-sync ruff check --fix .
 	$(UV) run --no-sync ruff format .
 
-check: lint test validate build ## Everything CI checks
+check: lint test build ## Everything CI checks (the tests validate the template)
 
 migrate: .venv/.synced ## Apply the migrations to DATABASE_URL
 	$(UV) run --no-sync alembic upgrade head
@@ -41,15 +43,40 @@ validate: $(UV) ## sam validate --lint
 BUILD_DIR ?= .aws-sam/build
 SAM_BUILD_FLAGS ?=
 
-build: .venv/.synced ## sam build (arm64 wheels for the layer), then compile the bytecode into it
+build: $(UV) ## sam build: the layer and each function, as build-CommonLayer and build-%Function below make them
 	$(SAM) build --build-dir $(BUILD_DIR) $(SAM_BUILD_FLAGS)
-	@# Lambda's code folders are read-only: without shipped .pyc files every cold start compiles every
-	@# module it imports. unchecked-hash: the .pyc is trusted whatever the file times after packaging.
-	$(UV) run --no-sync python -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
 
-requirements: $(UV) ## Regenerate the layer's requirements.txt from uv.lock
-	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-annotate --no-header \
-		-o layers/common/requirements.txt >/dev/null
+# `sam build` (and so `make build`, `sam local invoke` and CI) runs these, as template.yaml's
+# `BuildMethod: makefile` asks, in a scratch copy of the resource's code folder with ARTIFACTS_DIR
+# set. They install the pinned wheels for Lambda's platform (no Docker needed), with --no-deps: the
+# requirement files are complete and leave out what the layer or the runtime has. Then they
+# compile the bytecode: Lambda's code folders are read-only, so without .pyc files every cold start
+# compiles every module it imports; unchecked-hash trusts the .pyc whatever the file times.
+LAMBDA_ARCH ?= $(shell sed -n 's/^ *Architectures: *\[\(.*\)\]/\1/p' $(ROOT)/template.yaml)
+WHEEL_PLATFORM = $(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)-manylinux_2_34
+INSTALL = $(UV) pip install --quiet --no-deps --only-binary :all: --python-version 3.12 \
+	--python-platform $(WHEEL_PLATFORM) --python $(shell $(UV) python find 3.12)
+COMPILE = $(shell $(UV) python find 3.12) -m compileall -q -j 0 --invalidation-mode unchecked-hash
+
+build-CommonLayer: | $(UV)
+	$(INSTALL) --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
+	$(call ship_code,$(ARTIFACTS_DIR)/python)
+
+build-%Function: | $(UV)
+	if [ -f requirements.txt ]; then $(INSTALL) --target "$(ARTIFACTS_DIR)" -r requirements.txt; fi
+	$(call ship_code,$(ARTIFACTS_DIR))
+
+# The code folder's packages next to the installed ones (no requirements.txt, no stale caches, no
+# console scripts), compiled.
+define ship_code
+	find . -mindepth 1 -maxdepth 1 ! -name requirements.txt -exec cp -R {} "$(1)/" \;
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+	rm -rf "$(1)/bin"
+	$(COMPILE) "$(ARTIFACTS_DIR)"
+endef
+
+requirements: $(UV) ## Write the layer's and each function's requirements.txt from uv.lock
+	$(UV) run --no-sync python -m localdev.requirements
 
 token: .venv/.synced ## Print a token for USER (default: dev-user) signed with the local SECRET_KEY
 	@$(UV) run --no-sync python -m localdev.token $(or $(USER_ID),dev-user)
@@ -58,9 +85,9 @@ token: .venv/.synced ## Print a token for USER (default: dev-user) signed with t
 	$(UV) sync --locked
 	@touch $@
 
-.tools/bin/uv:
-	python3 -m venv .tools
-	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+$(ROOT)/.tools/bin/uv:
+	python3 -m venv $(ROOT)/.tools
+	$(ROOT)/.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

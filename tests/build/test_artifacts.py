@@ -1,20 +1,26 @@
-"""What `make build` produces runs the way Lambda runs it, and answers as the source tree does.
+"""What `sam build` produces runs the way Lambda runs it, and answers as the source tree does.
 
 An x86_64 variant of the template is built (this machine cannot run arm64 wheels) with the real
-`make build`. Each built function then runs in a fresh Python 3.12 process with no site-packages:
-only its build folder and the layer's python/ folder on the path, bytecode writing off, real
-API Gateway v2.0 events, the test database. Nothing in the build folder may change.
+`make build`, which is plain `sam build`. Each built function then runs in a fresh Python 3.12
+process with no site-packages: only its build folder, the layer's python/ folder and what Lambda's
+runtime provides (boto3) on the path, bytecode writing off, real API Gateway v2.0 events, the test
+database. Nothing in the build folder may change.
 """
 
 import json
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from conftest import Database
+from localdev.requirements import RUNTIME_PROVIDED, UV
 from localdev.x86_build import build_x86_64
 from support.auth import AUDIENCE, ISSUER, SECRET_KEY, hs256_token, new_user_id
 from support.events import call, http_event
@@ -22,15 +28,23 @@ from support.fake_llm import ScriptedModel, text
 from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION
 
-ROOT = Path(__file__).resolve().parents[2]
-RUNNER = ROOT / "tests/support/lambda_runner.py"
 FUNCTIONS = {
     "AuthFunction": "auth_api",
     "ChatFunction": "chat_api",
     "McpFunction": "mcp_api",
     "TasksFunction": "tasks_api",
 }
+# What each function needs beyond the layer: it ships these, and the layer does not.
+OWN_DEPENDENCIES = {
+    "AuthFunction": {"bcrypt", "email_validator"},
+    "ChatFunction": {"openai"},
+    "McpFunction": {"mcp"},
+    "TasksFunction": set(),
+}
 PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interpreter itself, not the venv
+# The oldest boto3 that Powertools accepts (its Parameters utility reads our secrets with it).
+# Lambda's Python 3.12 runtime provides boto3 itself, in a version at least this new.
+RUNTIME_BOTO3 = "boto3==1.34.32"
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +52,30 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_x86_64(tmp_path_factory.mktemp("sam"))
 
 
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What Lambda's Python runtime provides beside the standard library: boto3 and what it needs."""
+    folder = tmp_path_factory.mktemp("runtime")
+    platform = ["--python-platform", "x86_64-manylinux_2_34", "--python", PYTHON]
+    install = [UV, "pip", "install", "--quiet", "--only-binary", ":all:", *platform, "--target", str(folder)]
+    subprocess.run([*install, RUNTIME_BOTO3], check=True, capture_output=True, timeout=300)
+    return folder
+
+
 def _files(folder: Path) -> dict[str, float]:
     return {str(p.relative_to(folder)): p.stat().st_mtime for p in folder.rglob("*")}
 
 
-def run_built(build: Path, function: str, handler: str, events: list[dict[str, Any]], env: dict[str, str]) -> Any:
-    path = os.pathsep.join([str(build / function), str(build / "CommonLayer" / "python")])
+def _packages(folder: Path) -> set[str]:
+    """The import names a folder provides (packages and modules; no metadata, no caches)."""
+    names = {p.name.removesuffix(".py") for p in folder.iterdir() if p.is_dir() or p.suffix == ".py"}
+    return {name for name in names if not name.endswith((".dist-info", ".libs")) and name != "__pycache__"}
+
+
+def run_built(
+    build: Path, runtime: Path, function: str, handler: str, events: list[dict[str, Any]], env: dict[str, str]
+) -> Any:
+    path = os.pathsep.join([str(build / function), str(build / "CommonLayer" / "python"), str(runtime)])
     environment = {"PATH": os.environ["PATH"], "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1", **env}
     before = _files(build)
     run = run_in_fresh_process(handler, events, environment, build.parent, python=[PYTHON, "-S"])
@@ -64,21 +96,82 @@ def env(database: Database) -> dict[str, str]:
     }
 
 
-def test_functions_ship_only_their_own_package(build: Path) -> None:
-    # Every dependency comes once, from the layer: nothing is installed twice.
-    shipped = {function: sorted(p.name for p in (build / function).iterdir()) for function in FUNCTIONS}
+def test_each_function_ships_its_own_dependencies_and_the_layer_the_shared_ones(build: Path) -> None:
+    layer = _packages(build / "CommonLayer" / "python")
+    for function, package in FUNCTIONS.items():
+        shipped = _packages(build / function)
 
-    assert shipped == {function: [package] for function, package in FUNCTIONS.items()}
+        assert package in shipped, function
+        assert OWN_DEPENDENCIES[function] <= shipped, function
+        assert shipped & layer == set(), f"{function} ships what the layer has"
+        assert not (build / function / "requirements.txt").exists()
+        assert not (build / function / "bin").exists()
+    assert {"todo_common", "fastapi", "sqlmodel", "psycopg", "jwt", "aws_lambda_powertools"} <= layer
+    assert layer & set().union(*OWN_DEPENDENCIES.values()) == set()
+    runtime_modules = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"}
+    assert len(runtime_modules) == len(RUNTIME_PROVIDED)
+    for folder in (build / "CommonLayer" / "python", *(build / function for function in FUNCTIONS)):
+        assert _packages(folder) & runtime_modules == set(), f"{folder.name} ships what the runtime has"
 
 
-def test_build_ships_compiled_bytecode(build: Path) -> None:
-    for module in ("TasksFunction/tasks_api/app", "AuthFunction/auth_api/app", "CommonLayer/python/todo_common/db"):
-        folder, name = (build / module).parent, (build / module).name
-        assert (folder / "__pycache__" / f"{name}.cpython-312.pyc").is_file(), module
-    assert list((build / "CommonLayer/python/fastapi").glob("__pycache__/*.cpython-312.pyc"))
+def test_every_module_ships_its_bytecode_unchecked(build: Path) -> None:
+    sources = list(build.rglob("*.py"))
+    missing, checked = [], []
+    for source in sources:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+        if not compiled.is_file():
+            missing.append(source)
+        elif int.from_bytes(compiled.read_bytes()[4:8], "little") != 0b01:  # hash-based, not checked
+            checked.append(source)
+
+    assert len(sources) > 1000
+    assert (missing, checked) == ([], [])
 
 
-def test_built_tasks_function_answers_like_the_source(build: Path, env: dict[str, str]) -> None:
+@pytest.fixture
+def ssm() -> Iterator[str]:
+    """An SSM endpoint (moto's server) that a fresh process can reach: its URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_built_function_reads_its_secrets_with_the_runtimes_boto3(
+    build: Path, runtime: Path, env: dict[str, str], ssm: str
+) -> None:
+    aws = {"AWS_DEFAULT_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    client = boto3.client(
+        "ssm",
+        endpoint_url=ssm,
+        region_name=aws["AWS_DEFAULT_REGION"],
+        aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
+    )
+    for name, value in (("database-url", env["DATABASE_URL"]), ("secret-key", env["SECRET_KEY"])):
+        client.put_parameter(Name=f"/todo-api/test/{name}", Value=value, Type="SecureString")
+    secrets_by_parameter = {
+        "DATABASE_URL_PARAMETER": "/todo-api/test/database-url",
+        "SECRET_KEY_PARAMETER": "/todo-api/test/secret-key",
+        "AWS_ENDPOINT_URL": ssm,
+    }
+    environment = {k: v for k, v in env.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    user_id = new_user_id()
+    requests = [
+        http_event("GET", "/health")[0],
+        http_event("POST", f"/api/{user_id}/tasks", token=hs256_token(user_id), json_body={"title": "from SSM"})[0],
+    ]
+
+    run = run_built(
+        build, runtime, "TasksFunction", "tasks_api.app.handler", requests, environment | aws | secrets_by_parameter
+    )
+
+    assert [response["statusCode"] for response in run["responses"]] == [200, 201]
+    assert "botocore" in run["modules"]  # from the runtime folder: nothing else on the path has it
+
+
+def test_built_tasks_function_answers_like_the_source(build: Path, runtime: Path, env: dict[str, str]) -> None:
     user_id = new_user_id()
     token = hs256_token(user_id)
     requests = [
@@ -91,7 +184,7 @@ def test_built_tasks_function_answers_like_the_source(build: Path, env: dict[str
         http_event("GET", f"/api/{user_id}/tasks", token=token, query={"overdue": "true", "sort": "due"})[0],
     ]
 
-    run = run_built(build, "TasksFunction", "tasks_api.app.handler", requests, env)
+    run = run_built(build, runtime, "TasksFunction", "tasks_api.app.handler", requests, env)
 
     statuses = [response["statusCode"] for response in run["responses"]]
     assert statuses == [200, 201, 200, 422, 403, 200, 200]  # the zone database ships with the layer
@@ -102,7 +195,7 @@ def test_built_tasks_function_answers_like_the_source(build: Path, env: dict[str
     assert json.loads(run["responses"][2]["body"]) == source.json()
 
 
-def test_built_auth_function_signs_up_and_logs_in(build: Path, env: dict[str, str]) -> None:
+def test_built_auth_function_signs_up_and_logs_in(build: Path, runtime: Path, env: dict[str, str]) -> None:
     email = f"{new_user_id()}@example.com"
     credentials = {"email": email, "password": "correct-horse-9"}
     requests = [
@@ -111,7 +204,7 @@ def test_built_auth_function_signs_up_and_logs_in(build: Path, env: dict[str, st
         http_event("POST", "/api/auth/signup", json_body=credentials)[0],
     ]
 
-    run = run_built(build, "AuthFunction", "auth_api.app.handler", requests, env)
+    run = run_built(build, runtime, "AuthFunction", "auth_api.app.handler", requests, env)
 
     assert [response["statusCode"] for response in run["responses"]] == [201, 200, 409]
     token = json.loads(run["responses"][1]["body"])["access_token"]
@@ -119,7 +212,7 @@ def test_built_auth_function_signs_up_and_logs_in(build: Path, env: dict[str, st
     assert "openai" not in run["modules"]
 
 
-def test_built_chat_function_runs_a_turn(build: Path, env: dict[str, str], model: ScriptedModel) -> None:
+def test_built_chat_function_runs_a_turn(build: Path, runtime: Path, env: dict[str, str], model: ScriptedModel) -> None:
     user_id = new_user_id()
     token = hs256_token(user_id)
     model.script(text("Hello from the built function."))
@@ -129,14 +222,14 @@ def test_built_chat_function_runs_a_turn(build: Path, env: dict[str, str], model
         http_event("GET", f"/api/{user_id}/conversations", token=token)[0],
     ]
 
-    run = run_built(build, "ChatFunction", "chat_api.app.handler", requests, chat_env)
+    run = run_built(build, runtime, "ChatFunction", "chat_api.app.handler", requests, chat_env)
 
     chat, conversations = (json.loads(response["body"]) for response in run["responses"])
     assert chat["response"] == "Hello from the built function."
     assert [c["id"] for c in conversations] == [chat["conversation_id"]]
 
 
-def test_built_mcp_function_answers_warm_invocations(build: Path, env: dict[str, str]) -> None:
+def test_built_mcp_function_answers_warm_invocations(build: Path, runtime: Path, env: dict[str, str]) -> None:
     user_id = new_user_id()
     token = hs256_token(user_id)
     headers = {"accept": ACCEPT, "mcp-protocol-version": HANDSHAKE_VERSION}
@@ -154,7 +247,7 @@ def test_built_mcp_function_answers_warm_invocations(build: Path, env: dict[str,
         http_event("GET", "/mcp", token=token)[0],
     ]
 
-    run = run_built(build, "McpFunction", "mcp_api.app.handler", requests, env)
+    run = run_built(build, runtime, "McpFunction", "mcp_api.app.handler", requests, env)
 
     assert [response["statusCode"] for response in run["responses"]] == [200, 200, 200, 200, 405]
     listed = json.loads(run["responses"][3]["body"])["result"]["structuredContent"]["result"]

@@ -178,10 +178,10 @@ def test_ci_runs_on_pull_requests_and_main() -> None:
     assert "github.ref" in workflow["concurrency"]["group"]
 
 
-def test_ci_lints_tests_validates_and_builds_in_order() -> None:
+def test_ci_lints_tests_and_builds_in_order() -> None:
     steps = _steps(_only_job(_load(CI)))
 
-    order = [_index(steps, rf"^\s*make {target}\s*$") for target in ("lint", "test", "validate", "build")]
+    order = [_index(steps, rf"^\s*make {target}\s*$") for target in ("lint", "test", "build")]
 
     assert order == sorted(order)
     assert steps[order[1]]["env"]["TEST_DATABASE_URL"] == "postgresql://postgres:postgres@localhost:5432/postgres"

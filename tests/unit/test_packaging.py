@@ -1,20 +1,13 @@
 """What ships to Lambda is what the lockfile pins."""
 
-import shutil
-import subprocess
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-UV = shutil.which("uv") or str(ROOT / ".tools/bin/uv")  # the Makefile installs it there
+from localdev.requirements import ROOT, requirements
 
 
-def test_layer_requirements_match_the_lockfile() -> None:
-    exported = subprocess.run(
-        [UV, "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project", "--no-annotate", "--no-header"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def test_each_artifacts_requirements_match_the_lockfile() -> None:
+    expected = requirements()
+    written = {path: path.read_text() for path in [ROOT / "layers/common/requirements.txt"]}
+    written |= {path: path.read_text() for path in ROOT.glob("functions/*/requirements.txt")}
 
-    assert (ROOT / "layers/common/requirements.txt").read_text() == exported, "run `make requirements`"
+    assert written == expected, "run `make requirements`"
+    assert "openai" in expected[ROOT / "functions/chat/requirements.txt"]
+    assert "openai" not in expected[ROOT / "layers/common/requirements.txt"]

@@ -41,7 +41,6 @@ def test_template_declares_the_http_api_and_the_common_layer() -> None:
     assert resources["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
     assert "StageName" not in resources["HttpApi"]["Properties"]  # the $default stage
     layer = resources["CommonLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.12"
     assert (ROOT / layer["Properties"]["ContentUri"] / "todo_common" / "__init__.py").is_file()
 
 
