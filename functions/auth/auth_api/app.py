@@ -2,11 +2,11 @@
 
 from auth_api.routes import router
 from todo_common.api import create_app
-from todo_common.lambda_handler import lambda_handler
+from todo_common.handler import make_handler
 
 app = create_app(
     title="Todo API: auth",
     description="Sign up, log in for an access token, and see who a token belongs to.",
     routers=[router],
 )
-handler = lambda_handler(app)
+handler = make_handler(app)

@@ -2,11 +2,11 @@
 
 from chat_api.routes import router
 from todo_common.api import create_app
-from todo_common.lambda_handler import lambda_handler
+from todo_common.handler import make_handler
 
 app = create_app(
     title="Todo API: chat",
     description="An assistant that manages the caller's tasks in natural language, with its conversations.",
     routers=[router],
 )
-handler = lambda_handler(app)
+handler = make_handler(app)

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from chat_api.model import create_completion
 from chat_api.tools import SCHEMAS, run_tool
-from todo_common.observability import count, metrics, tracer
+from todo_common.observability import count, metrics, subsegment
 
 SYSTEM_PROMPT = (
     "You are a to-do assistant. Manage the user's tasks only through the tools. When the user refers to a "
@@ -85,8 +85,7 @@ def run_turn(
             return TurnResult(_stopped("I ran out of time before finishing.", runs), runs)
         started = time.monotonic()
         # A subsegment of its own: the SDK talks over httpx2, which X-Ray does not patch.
-        with tracer.provider.in_subsegment("## model call") as subsegment:
-            subsegment.put_annotation("model", model)
+        with subsegment("## model call", model=model):
             completion = create_completion(
                 client,
                 deadline=deadline,

@@ -2,7 +2,7 @@
 
 from mcp_api.routes import router
 from todo_common.api import create_app
-from todo_common.lambda_handler import lambda_handler
+from todo_common.handler import make_handler
 
 app = create_app(
     title="Todo API: MCP",
@@ -12,4 +12,4 @@ app = create_app(
     ),
     routers=[router],
 )
-handler = lambda_handler(app)
+handler = make_handler(app)

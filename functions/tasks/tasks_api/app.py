@@ -4,12 +4,12 @@ from tasks_api import preferences
 from tasks_api.routes import health_router, router, task_changed
 from todo_common import tasks
 from todo_common.api import create_app
-from todo_common.lambda_handler import lambda_handler
+from todo_common.handler import make_handler
 
 app = create_app(
     title="Todo API: tasks",
     description="Each user's tasks, reachable only with that user's token.",
     routers=[health_router, router, preferences.router],
 )
-app.add_exception_handler(tasks.TaskChanged, task_changed)
-handler = lambda_handler(app)
+app.exception_handler(tasks.TaskChanged)(task_changed)
+handler = make_handler(app)

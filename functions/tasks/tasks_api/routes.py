@@ -67,10 +67,8 @@ def _none_match(if_none_match: str, tag: str) -> bool:
     return "*" in named or tag in named
 
 
-def task_changed(_: Request, exc: Exception) -> JSONResponse:
+def task_changed(_: Request, exc: tasks.TaskChanged) -> JSONResponse:
     """412 with the task as it is now, and its ETag, so that the client can merge and try again."""
-    if not isinstance(exc, tasks.TaskChanged):  # registered for TaskChanged only
-        raise exc
     current = TaskPublic.model_validate(exc.current, from_attributes=True)
     body = {"detail": "The task has changed since that version", "task": current.model_dump(mode="json")}
     return JSONResponse(body, status_code=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": etag(exc.current)})

@@ -13,17 +13,15 @@ from todo_common.observability import logger, metrics, tracer
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def lambda_handler(app: FastAPI) -> LambdaHandler:
-    """Mangum (lifespan off: startup would otherwise run on every invocation) under Powertools.
+def make_handler(app: FastAPI) -> LambdaHandler:
+    """The Lambda handler of an app: Mangum (lifespan off: startup would otherwise run on every
+    invocation) under Powertools.
 
     The correlation id is API Gateway's request id. The event is never logged: it carries the
     Authorization header and request bodies with passwords.
     """
     adapter = Mangum(app, lifespan="off")
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         response: dict[str, Any] = adapter(event, context)  # type: ignore[arg-type]
         http = event.get("requestContext", {}).get("http", {})
@@ -33,4 +31,7 @@ def lambda_handler(app: FastAPI) -> LambdaHandler:
         )
         return response
 
-    return cast(LambdaHandler, handler)  # the Powertools decorators are typed loosely
+    traced = handler if tracer is None else tracer.capture_lambda_handler(capture_response=False)(handler)
+    measured = metrics.log_metrics(capture_cold_start_metric=True)(traced)
+    logged = logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+    return cast(LambdaHandler, logged(measured))  # the Powertools decorators are typed loosely
