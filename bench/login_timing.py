@@ -38,7 +38,7 @@ def main() -> None:
 
     migrate(url)
 
-    from support.events import call
+    from localdev.events import call
 
     password = "correct-horse-9"
     assert (

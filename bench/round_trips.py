@@ -24,8 +24,8 @@ from sqlmodel import Session
 
 sys.path[:0] = ["tests"]  # the proxy and the event helpers are the tests' own
 
+from localdev.pgproxy import CountingProxy  # noqa: E402
 from support.auth import SECRET_KEY, hs256_token, new_user_id  # noqa: E402
-from support.pgproxy import CountingProxy  # noqa: E402
 
 LATENCY = float(os.environ.get("BENCH_LATENCY_MS", "1")) / 1000
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
@@ -46,7 +46,7 @@ def main() -> None:
 
     migrate(server_url)
 
-    from support.events import call
+    from localdev.events import call
     from tasks_api.app import app
     from todo_common.db import get_session
     from todo_common.settings import sqlalchemy_url

@@ -3,7 +3,7 @@ configuration, all set before any application module is imported (the engine is 
 
 `TEST_DATABASE_URL` points the run at an existing server (a fresh database is created in it);
 otherwise an embedded Postgres is started for the run. The application reaches the database
-through a counting proxy (tests/support/pgproxy.py) so that tests can see every round trip.
+through a counting proxy (localdev/pgproxy.py) so that tests can see every round trip.
 """
 
 import io
@@ -22,9 +22,9 @@ from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import URL, make_url
 
 from localdev.database import migrate
+from localdev.pgproxy import CountingProxy
 from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer, hs256_token, new_user_id
 from support.fake_llm import ScriptedModel
-from support.pgproxy import CountingProxy
 
 
 class Database:

@@ -9,9 +9,9 @@ import bcrypt
 import psycopg
 import pytest
 
+from localdev.events import Response, call, http_event, invoke
+from localdev.pgproxy import CountingProxy
 from support.auth import SigningKey, claims_for, hand_made_token, hs256_token
-from support.events import Response, call, http_event, invoke
-from support.pgproxy import CountingProxy
 
 GOOD_PASSWORD = "correct-horse-9"
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from conftest import User
-from support.events import Response, call
+from localdev.events import Response, call
 
 JSON = {"content-type": "application/json"}
 MIB = 1024 * 1024

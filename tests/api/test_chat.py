@@ -9,7 +9,7 @@ import pytest
 
 from chat_api.model import MAX_ATTEMPTS
 from conftest import User
-from support.events import LambdaContext, Response, call, http_event, invoke
+from localdev.events import LambdaContext, Response, call, http_event, invoke
 from support.fake_llm import ScriptedModel, cut_off, error, garbled, slow, text, tool_calls
 
 

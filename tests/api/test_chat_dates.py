@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import User
-from support.events import Response, call
+from localdev.events import Response, call
 from support.fake_llm import ScriptedModel, text, tool_calls
 from support.mcp_messages import call_tool
 

@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from conftest import User
-from support.events import Response, call
-from support.pgproxy import CountingProxy
+from localdev.events import Response, call
+from localdev.pgproxy import CountingProxy
 
 
 def create(user: User, title: str = "draft") -> Response:

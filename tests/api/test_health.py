@@ -1,4 +1,4 @@
-from support.events import call
+from localdev.events import call
 
 
 def test_root_answers_without_a_token() -> None:

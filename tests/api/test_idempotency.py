@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import Session
 
 from conftest import User
-from support.events import Response, call
+from localdev.events import Response, call
+from localdev.pgproxy import CountingProxy
 from support.fake_llm import ScriptedModel, error, text, tool_calls
-from support.pgproxy import CountingProxy
 from todo_common import tasks
 from todo_common.db import create_db_engine
 from todo_common.idempotency import PURGE_BATCH, keyed

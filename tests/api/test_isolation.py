@@ -7,8 +7,8 @@ import psycopg
 import pytest
 
 from conftest import User
+from localdev.events import call
 from localdev.routing import load_routes
-from support.events import call
 from support.fake_llm import ScriptedModel, text, tool_calls
 from support.mcp_messages import call_tool
 

@@ -9,7 +9,7 @@ import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from conftest import User
-from support.events import call, http_event, invoke
+from localdev.events import call, http_event, invoke
 from todo_common import tasks
 
 

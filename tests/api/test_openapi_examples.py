@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from conftest import User
-from support.events import call
+from localdev.events import call
 
 TASKS = "/api/{user_id}/tasks"
 TASK = "/api/{user_id}/tasks/{task_id}"

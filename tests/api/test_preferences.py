@@ -6,8 +6,8 @@ import psycopg
 import pytest
 
 from conftest import User
-from support.events import call
-from support.pgproxy import CountingProxy
+from localdev.events import call
+from localdev.pgproxy import CountingProxy
 
 
 def preferences_url(user: User) -> str:

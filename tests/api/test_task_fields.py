@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from conftest import User
-from support.events import Response, call
+from localdev.events import Response, call
 
 
 def create(user: User, **fields: Any) -> Response:

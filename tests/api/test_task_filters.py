@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import User
-from support.events import call
-from support.pgproxy import CountingProxy
+from localdev.events import call
+from localdev.pgproxy import CountingProxy
 
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14
 BAKER_ISLAND = "Etc/GMT+12"  # UTC-12 (the sign is POSIX's)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from conftest import User
-from support.events import Response, call
+from localdev.events import Response, call
 
 
 def create(user: User, title: str = "Buy groceries", **fields: Any) -> dict[str, Any]:

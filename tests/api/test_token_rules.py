@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from localdev.events import call
 from support.auth import JwksServer, SigningKey, claims_for, hand_made_token, hs256_token, new_user_id
-from support.events import call
 from todo_common.security import get_verifier
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import User
-from support.events import call
+from localdev.events import call
 from todo_common.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 
 # Text as people and hostile clients send it: combining marks, emoji, right-to-left scripts, control

@@ -20,10 +20,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from conftest import Database
+from localdev.events import call, http_event
 from localdev.requirements import RUNTIME_PROVIDED, UV
 from localdev.x86_build import build_x86_64
 from support.auth import AUDIENCE, ISSUER, SECRET_KEY, hs256_token, new_user_id
-from support.events import call, http_event
 from support.fake_llm import ScriptedModel, text
 from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 
 from conftest import User
-from support.events import call, http_event
+from localdev.events import call, http_event
+from localdev.pgproxy import CountingProxy
 from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import call_tool
-from support.pgproxy import CountingProxy
 from support.source_env import source_env
 from todo_common.db import engine
 

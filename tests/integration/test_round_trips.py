@@ -1,7 +1,7 @@
 """Each warm request for a single task is one round trip to Postgres: one statement, no BEGIN or
 COMMIT, no ping. The list, with its total count, is one round trip too.
 
-The application reaches Postgres through a proxy that sees every message it sends (tests/support/pgproxy.py).
+The application reaches Postgres through a proxy that sees every message it sends (localdev/pgproxy.py).
 """
 
 from typing import Any
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from conftest import User
-from support.events import call
+from localdev.events import call
+from localdev.pgproxy import CountingProxy
 from support.mcp_messages import call_tool, initialize, mcp_post
-from support.pgproxy import CountingProxy
 
 
 def _create(user: User) -> dict[str, Any]:

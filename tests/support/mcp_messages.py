@@ -3,7 +3,7 @@ function's Lambda handler (HTTP API v2.0 events, like every other handler test).
 
 from typing import Any
 
-from support.events import Response, call
+from localdev.events import Response, call
 
 HANDSHAKE_VERSION = "2025-11-25"  # the newest revision with the `initialize` handshake
 MODERN_VERSION = "2026-07-28"  # no handshake: every request carries its envelope

@@ -29,7 +29,7 @@ os.environ.update(
 )
 os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)
 
-from support.events import http_event, invoke  # noqa: E402 - after the environment is set
+from localdev.events import http_event, invoke  # noqa: E402 - after the environment is set
 
 method, path, token = sys.argv[1:4]
 body = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from localdev.events import EVENTS, load_event
 from localdev.routing import TEMPLATE, load_routes, load_template, resolve
-from support.events import EVENTS, load_event
 
 ROOT = TEMPLATE.parent
 ROUTES = load_routes()

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from localdev.routing import Route, load_routes, resolve
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = Path(__file__).resolve().parents[1] / "events"
 ROUTES = load_routes()
 
 
