@@ -51,11 +51,11 @@ def main() -> None:
     from sqlmodel import Session
 
     from todo_common import tasks
-    from todo_common.db import engine
+    from todo_common.db import get_engine
 
     def timed(user_id: str, query: tasks.TaskQuery) -> Callable[[], float]:
         def run() -> float:
-            with Session(engine) as session:
+            with Session(get_engine()) as session:
                 start = time.perf_counter()
                 tasks.list_tasks(session, user_id, query)
                 return time.perf_counter() - start

@@ -102,9 +102,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if hasattr(_run, "database") and os.environ.get("TEST_DATABASE_URL"):
-        from todo_common.db import engine
+        from todo_common.db import close_connections
 
-        engine.dispose()
+        close_connections()
         _run.database.drop()
 
 

@@ -341,12 +341,12 @@ def test_tool_effects_stay_when_the_model_fails_later(user: User, model: Scripte
 
 def test_conversation_continues_from_the_database_after_a_cold_start(user: User, model: ScriptedModel) -> None:
     from chat_api.model import model_client
-    from todo_common.db import engine
+    from todo_common.db import close_connections
 
     model.script(tool_calls(("add_task", {"title": "Buy milk"})), text("Added 'Buy milk'."))
     conversation_id = chat(user, "Add buy milk").json()["conversation_id"]
     model_client.cache_clear()  # a new execution environment: nothing but the database survives
-    engine.dispose()
+    close_connections()
     model.reset()
     model.script(text("You asked me to add 'Buy milk'."))
 

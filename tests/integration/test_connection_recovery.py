@@ -19,7 +19,7 @@ from localdev.pgproxy import CountingProxy
 from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import call_tool
 from support.source_env import source_env
-from todo_common.db import engine
+from todo_common.db import get_engine
 
 
 def _terminate_app_connections(db: psycopg.Connection[Any]) -> int:
@@ -32,7 +32,7 @@ def _terminate_app_connections(db: psycopg.Connection[Any]) -> int:
 
 
 def _pooled_connection() -> psycopg.Connection[Any]:
-    [record] = list(engine.pool._pool.queue)  # type: ignore[attr-defined]
+    [record] = list(get_engine().pool._pool.queue)  # type: ignore[attr-defined]
     connection: psycopg.Connection[Any] = record.dbapi_connection
     return connection
 
@@ -45,7 +45,7 @@ def _wait_until_client_sees_close(connection: psycopg.Connection[Any], timeout: 
 
 def _age_pooled_connection(seconds: float) -> None:
     """Make the idle pooled connection look `seconds` older (as after a long freeze)."""
-    for record in engine.pool._pool.queue:  # type: ignore[attr-defined]
+    for record in get_engine().pool._pool.queue:  # type: ignore[attr-defined]
         record.info["todo_last_used"] -= seconds
 
 
@@ -185,7 +185,7 @@ def test_every_round_trip_carries_the_statement_timeout_and_none_stays_on_the_co
 
     assert proxy.timed
     assert all(proxy.timed)
-    with engine.connect() as connection:
+    with get_engine().connect() as connection:
         raw = connection.connection.driver_connection
         assert raw is not None
         # A plain cursor, outside the pipeline: the connection's own setting is untouched (PgBouncer

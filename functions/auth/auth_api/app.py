@@ -9,4 +9,4 @@ app = create_app(
     description="Sign up, log in for an access token, and see who a token belongs to.",
     routers=[router],
 )
-handler = make_handler(app)
+handler = make_handler(app, warm_up=("GET", "/api/auth/me"))  # no database: see make_handler

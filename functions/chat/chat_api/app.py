@@ -9,4 +9,4 @@ app = create_app(
     description="An assistant that manages the caller's tasks in natural language, with its conversations.",
     routers=[router],
 )
-handler = make_handler(app)
+handler = make_handler(app, warm_up=("GET", "/api/warm-up/conversations"))  # no database: see make_handler

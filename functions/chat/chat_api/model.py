@@ -15,6 +15,7 @@ import openai
 from fastapi import HTTPException, status
 from openai.types.chat import ChatCompletion
 
+from todo_common import snapstart
 from todo_common.errors import RETRY_AFTER
 from todo_common.observability import count, logger
 from todo_common.settings import get_settings
@@ -44,6 +45,9 @@ def model_client() -> openai.OpenAI | None:
         max_retries=0,
         timeout=settings.CHAT_TIMEOUT_SECONDS,
     )
+
+
+snapstart.after_restore(model_client.cache_clear)  # its API key is a secret the settings may re-read
 
 
 def create_completion(client: openai.OpenAI, *, deadline: float, time_to_keep: float, **request: Any) -> ChatCompletion:

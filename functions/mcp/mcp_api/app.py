@@ -12,4 +12,4 @@ app = create_app(
     ),
     routers=[router],
 )
-handler = make_handler(app)
+handler = make_handler(app, warm_up=("POST", "/mcp"))  # no database: see make_handler

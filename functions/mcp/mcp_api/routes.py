@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
 from mcp_api.server import serve
+from todo_common import snapstart
 from todo_common.api import is_json
 from todo_common.errors import documented
 from todo_common.security import AUTHENTICATED_RESPONSES, BearerCredentials, authenticate
@@ -33,6 +34,9 @@ router = APIRouter(tags=["mcp"])
 def get_mcp_verifier() -> TokenVerifier:
     """The REST API's verifier, also accepting tokens issued for this endpoint (`aud` = its URL)."""
     return TokenVerifier.from_settings(get_settings(), for_mcp=True)
+
+
+snapstart.after_restore(get_mcp_verifier.cache_clear)  # as todo_common.security's verifier
 
 
 def resource_url(request: Request) -> str:

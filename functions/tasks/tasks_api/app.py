@@ -12,4 +12,4 @@ app = create_app(
     routers=[health_router, router, preferences.router],
 )
 app.exception_handler(tasks.TaskChanged)(task_changed)
-handler = make_handler(app)
+handler = make_handler(app, warm_up=("GET", "/"))  # no database: see make_handler

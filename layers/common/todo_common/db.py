@@ -16,6 +16,7 @@ import os
 import select
 import time
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Annotated, Any, Self
 
 import psycopg
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from todo_common import snapstart
 from todo_common.settings import Settings, get_settings, sqlalchemy_url
 
 _LAST_USED = "todo_last_used"
@@ -97,12 +99,31 @@ def _replace_dead_connections(engine: Engine, ping_after_idle: float) -> None:
         record.info[_LAST_USED] = time.monotonic()
 
 
-engine = create_db_engine(get_settings())
+@lru_cache
+def get_engine() -> Engine:
+    """The engine of this execution environment, made on first use from its settings."""
+    return create_db_engine(get_settings())
+
+
+def close_connections() -> None:
+    """Close the environment's pooled connection (a SnapStart snapshot must not hold one)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+
+
+def _forget_engine() -> None:
+    """Made anew on first use, from the settings as they are then."""
+    close_connections()
+    get_engine.cache_clear()
+
+
+snapstart.before_snapshot(close_connections)
+snapstart.after_restore(_forget_engine)
 
 
 def new_session() -> Session:
     """A session on the shared engine. Opening and closing it costs no round trip."""
-    return Session(engine, expire_on_commit=False)
+    return Session(get_engine(), expire_on_commit=False)
 
 
 async def get_session() -> AsyncIterator[Session]:

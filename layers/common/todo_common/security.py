@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from todo_common import snapstart
 from todo_common.errors import RETRY_AFTER, documented
 from todo_common.observability import logger
 from todo_common.settings import get_settings
@@ -19,6 +20,10 @@ BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bear
 def get_verifier() -> TokenVerifier:
     """The verifier of this execution environment (its JWKS cache lives as long as it does)."""
     return TokenVerifier.from_settings(get_settings())
+
+
+# The JWKS cache is timed on the monotonic clock, which a restored snapshot does not continue.
+snapstart.after_restore(get_verifier.cache_clear)
 
 
 def authenticate(

@@ -1,6 +1,7 @@
 """Configuration from the environment (and a local `.env` file), read once per execution environment."""
 
 import os
+import time
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -8,6 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from todo_common import snapstart
 
 DEFAULT_LLM_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
 MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output are brute-forceable (RFC 7518 §3.2)
@@ -126,7 +129,25 @@ def secrets_from_parameter_store() -> dict[str, Any]:
 @lru_cache
 def get_settings() -> Settings:
     """The settings of this execution environment, read once at cold start (not per request)."""
-    return Settings(**secrets_from_parameter_store())
+    secrets = secrets_from_parameter_store()
+    _secrets_read_at[:] = [time.time()] if secrets else []
+    return Settings(**secrets)
+
+
+_secrets_read_at: list[float] = []  # when get_settings read secrets from SSM (empty: it read none)
+
+
+def refresh_stale_secrets() -> None:
+    """After a SnapStart restore: forget secrets read from SSM longer ago than they may be kept
+    (they are read again on first use, so a rotated secret is picked up)."""
+    if _secrets_read_at and time.time() - _secrets_read_at[0] > PARAMETER_MAX_AGE_SECONDS:
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        get_settings.cache_clear()
+
+
+snapstart.after_restore(refresh_stale_secrets)
 
 
 def sqlalchemy_url(database_url: str) -> str:
