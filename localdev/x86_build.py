@@ -26,3 +26,20 @@ def build_x86_64(workdir: Path, *, cached: bool = False) -> Path:
     if result.returncode != 0:
         raise RuntimeError(f"make build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return build_dir
+
+
+# Lambda's Python runtime provides boto3 (and what it needs) beside the standard library. Stood in
+# for by the oldest boto3 that Powertools accepts (its Parameters utility reads our secrets with
+# it); the runtime's own is at least this new.
+RUNTIME_BOTO3 = "boto3==1.34.32"
+
+
+def install_lambda_runtime(folder: Path) -> Path:
+    """What Lambda's Python runtime adds to the path (boto3), for x86_64, into `folder`."""
+    from localdev.requirements import UV
+
+    python = subprocess.run([UV, "python", "find", "3.12"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
+    platform = ["--python-platform", "x86_64-manylinux_2_34", "--python", python]
+    install = [UV, "pip", "install", "--quiet", "--only-binary", ":all:", *platform, "--target", str(folder)]
+    subprocess.run([*install, RUNTIME_BOTO3], check=True, capture_output=True, timeout=300)  # noqa: S603
+    return folder

@@ -22,9 +22,9 @@ from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import URL, make_url
 
 from localdev.database import migrate
+from localdev.fake_llm import ScriptedModel
 from localdev.pgproxy import CountingProxy
 from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer, hs256_token, new_user_id
-from support.fake_llm import ScriptedModel
 
 
 class Database:

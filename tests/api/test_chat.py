@@ -1,5 +1,5 @@
 """The chat function through its Lambda handler, against real Postgres and a scripted model server
-that behaves like Gemini's OpenAI-compatible endpoint (tests/support/fake_llm.py)."""
+that behaves like Gemini's OpenAI-compatible endpoint (localdev/fake_llm.py)."""
 
 import json
 from collections.abc import Iterator
@@ -10,7 +10,7 @@ import pytest
 from chat_api.model import MAX_ATTEMPTS
 from conftest import User
 from localdev.events import LambdaContext, Response, call, http_event, invoke
-from support.fake_llm import ScriptedModel, cut_off, error, garbled, slow, text, tool_calls
+from localdev.fake_llm import ScriptedModel, cut_off, error, garbled, slow, text, tool_calls
 
 
 def chat(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from conftest import User
 from localdev.events import Response, call
-from support.fake_llm import ScriptedModel, text, tool_calls
+from localdev.fake_llm import ScriptedModel, text, tool_calls
 from support.mcp_messages import call_tool
 
 KIRITIMATI, PAGO_PAGO = "Pacific/Kiritimati", "Pacific/Pago_Pago"

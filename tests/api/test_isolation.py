@@ -8,8 +8,8 @@ import pytest
 
 from conftest import User
 from localdev.events import call
+from localdev.fake_llm import ScriptedModel, text, tool_calls
 from localdev.routing import load_routes
-from support.fake_llm import ScriptedModel, text, tool_calls
 from support.mcp_messages import call_tool
 
 USER_ROUTES = [route for route in load_routes() if "{user_id}" in route.path]

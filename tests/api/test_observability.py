@@ -91,7 +91,7 @@ def test_task_changes_are_counted_in_metrics(user: User, capsys: pytest.CaptureF
 def test_chat_turn_reports_tool_calls_and_model_latency_tokens_and_errors(
     user: User, model: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from support.fake_llm import error, text, tool_calls
+    from localdev.fake_llm import error, text, tool_calls
 
     model.script(tool_calls(("add_task", {"title": "a"}), ("add_task", {"title": "b"})), text("Added both."))
     call("POST", f"/api/{user.id}/chat", token=user.token, json_body={"message": "Add a and b"})

@@ -20,9 +20,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance, unsupported_method
 
+from localdev.fake_llm import ScriptedModel, text
 from localdev.server import local_app
 from support.auth import hs256_token, new_user_id
-from support.fake_llm import ScriptedModel, text
 
 EXAMPLES = 30
 USER_ID = new_user_id()

@@ -9,7 +9,6 @@ database. Nothing in the build folder may change.
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,11 @@ from moto.server import ThreadedMotoServer
 
 from conftest import Database
 from localdev.events import call, http_event
-from localdev.requirements import RUNTIME_PROVIDED, UV
-from localdev.x86_build import build_x86_64
+from localdev.fake_llm import ScriptedModel, text
+from localdev.lambda_runner import run_in_fresh_process
+from localdev.requirements import RUNTIME_PROVIDED
+from localdev.x86_build import build_x86_64, install_lambda_runtime
 from support.auth import AUDIENCE, ISSUER, SECRET_KEY, hs256_token, new_user_id
-from support.fake_llm import ScriptedModel, text
-from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION
 
 FUNCTIONS = {
@@ -42,9 +41,6 @@ OWN_DEPENDENCIES = {
     "TasksFunction": set(),
 }
 PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interpreter itself, not the venv
-# The oldest boto3 that Powertools accepts (its Parameters utility reads our secrets with it).
-# Lambda's Python 3.12 runtime provides boto3 itself, in a version at least this new.
-RUNTIME_BOTO3 = "boto3==1.34.32"
 
 
 @pytest.fixture(scope="session")
@@ -54,12 +50,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What Lambda's Python runtime provides beside the standard library: boto3 and what it needs."""
-    folder = tmp_path_factory.mktemp("runtime")
-    platform = ["--python-platform", "x86_64-manylinux_2_34", "--python", PYTHON]
-    install = [UV, "pip", "install", "--quiet", "--only-binary", ":all:", *platform, "--target", str(folder)]
-    subprocess.run([*install, RUNTIME_BOTO3], check=True, capture_output=True, timeout=300)
-    return folder
+    return install_lambda_runtime(tmp_path_factory.mktemp("runtime"))
 
 
 def _files(folder: Path) -> dict[str, float]:

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from conftest import User
-from support.fake_llm import ScriptedModel, text
+from localdev.fake_llm import ScriptedModel, text
 from support.source_env import ROOT, source_env
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from conftest import User
 from localdev.events import call, http_event
+from localdev.lambda_runner import run_in_fresh_process
 from localdev.pgproxy import CountingProxy
-from support.lambda_runner import run_in_fresh_process
 from support.mcp_messages import call_tool
 from support.source_env import source_env
 from todo_common.db import get_engine

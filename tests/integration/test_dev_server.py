@@ -18,7 +18,7 @@ import pytest
 
 from conftest import Database, User
 from localdev.database import ROOT
-from support.fake_llm import ScriptedModel, text
+from localdev.fake_llm import ScriptedModel, text
 from support.source_env import source_env
 
 WORKERS = 2

@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionMessage
 
-from support.fake_llm import API_KEY_INVALID, NO_REPLY_LEFT, ScriptedModel, error, slow, text, tool_calls
+from localdev.fake_llm import API_KEY_INVALID, NO_REPLY_LEFT, ScriptedModel, error, slow, text, tool_calls
 
 MODEL = "gemini-3-flash-preview"
 USER = {"role": "user", "content": "What is on my list?"}

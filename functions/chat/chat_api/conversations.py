@@ -83,9 +83,20 @@ def add_message(
     return message_id
 
 
-def messages_of(session: Session, conversation: Conversation) -> list[Message]:
-    statement = select(Message).where(col(Message.conversation_id) == conversation.id).order_by(col(Message.id))
-    return list(session.scalars(statement))
+def conversation_with_messages(
+    session: Session, user_id: str, conversation_id: int
+) -> tuple[Conversation, list[Message]]:
+    """The user's conversation and its messages in order, in one statement."""
+    statement = (
+        select(Conversation, Message)
+        .outerjoin(Message, col(Message.conversation_id) == col(Conversation.id))
+        .where(col(Conversation.id) == conversation_id, col(Conversation.user_id) == user_id)
+        .order_by(col(Message.id))
+    )
+    rows = session.execute(statement).all()
+    if not rows:
+        raise ConversationNotFound()
+    return rows[0][0], [message for _conversation, message in rows if message is not None]
 
 
 def recent_history(session: Session, conversation: Conversation, turns: int) -> list[dict[str, Any]]:

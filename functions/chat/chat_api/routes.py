@@ -215,13 +215,10 @@ async def list_conversations(
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetail, responses=_NOT_FOUND)
 async def get_conversation(owner: OwnerId, session: SessionDep, conversation_id: ConversationId) -> Any:
     """The conversation with its messages in order: the user's, each tool call that ran, the replies."""
-    conversation = conversations.get_conversation(session, owner, conversation_id)
+    conversation, messages = conversations.conversation_with_messages(session, owner, conversation_id)
     return ConversationDetail(
         **conversation.model_dump(),
-        messages=[
-            MessagePublic.model_validate(m, from_attributes=True)
-            for m in conversations.messages_of(session, conversation)
-        ],
+        messages=[MessagePublic.model_validate(m, from_attributes=True) for m in messages],
     )
 
 

@@ -9,6 +9,7 @@ JSON.
 
 import importlib
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -33,18 +34,30 @@ def main(handler_path: str, events_file: str, responses_file: str) -> None:
     init_seconds = time.perf_counter() - started
     with open(events_file) as file:
         events = json.load(file)
-    responses = [handler(event, Context()) for event in events]
+    responses, seconds = [], []
+    for event in events:
+        invoked = time.perf_counter()
+        responses.append(handler(event, Context()))
+        seconds.append(time.perf_counter() - invoked)
+    result = {
+        "init_seconds": init_seconds,
+        "invocation_seconds": seconds,
+        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "responses": responses,
+        "modules": sorted(sys.modules),
+    }
     with open(responses_file, "w") as file:
-        json.dump({"init_seconds": init_seconds, "responses": responses, "modules": sorted(sys.modules)}, file)
+        json.dump(result, file)
 
 
 def run_in_fresh_process(
     handler_path: str, events: list[Any], env: dict[str, str], workdir: Path, python: list[str] | None = None
 ) -> Any:
     """Cold-start `handler_path` in a new interpreter (`python`, default this one) with exactly `env`,
-    invoke it with `events`, and return what main() wrote: init time, responses, modules."""
+    invoke it with `events`, and return what main() wrote: init time, each invocation's time, peak
+    memory, responses, modules."""
     (workdir / "events.json").write_text(json.dumps(events))
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603  (this interpreter or the one given, this file)
         [
             *(python or [sys.executable]),
             __file__,
