@@ -60,6 +60,7 @@ def run_in_fresh_process(
     result = subprocess.run(  # noqa: S603  (this interpreter or the one given, this file)
         [
             *(python or [sys.executable]),
+            "-P",  # this file's folder stays off the path (localdev/token.py would shadow the stdlib's)
             __file__,
             handler_path,
             str(workdir / "events.json"),
