@@ -92,8 +92,9 @@ $(ROOT)/.tools/bin/uv:
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-bench: .venv/.synced ## Benchmarks (bench/): round trips, the list at a million rows, login timing, cold start
-	$(UV) run --no-sync python bench/round_trips.py
-	$(UV) run --no-sync python bench/list_at_scale.py
-	$(UV) run --no-sync python bench/login_timing.py
-	$(UV) run --no-sync python bench/cold_start.py
+bench: .venv/.synced ## Benchmarks (bench/): cold start and sizes, warm requests, round trips, lists at a million rows, login timing
+	$(UV) run --no-sync python -m bench.cold_start
+	$(UV) run --no-sync python -m bench.warm
+	$(UV) run --no-sync python -m bench.round_trips
+	$(UV) run --no-sync python -m bench.list_at_scale
+	$(UV) run --no-sync python -m bench.login_timing

@@ -14,9 +14,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pgserver
 import psycopg
+
+from bench import results
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "30"))
 
@@ -28,25 +31,6 @@ def main() -> None:
     from localdev.database import migrate
 
     migrate(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        start = time.perf_counter()
-        for owner, count in (("'user-' || (n % 10000)", 1_000_000), ("'heavy'", 100_000)):
-            # 30% due on a day and 20% at an instant, within two months either way; a priority on 3 in
-            # 4; one tag of 50 on 1 in 5, two on another 1 in 5.
-            conn.execute(
-                "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at,"
-                "                   due_date, due_at, priority, tags)"
-                f" SELECT {owner}, 'task ' || n, 'details of task ' || n, n % 3 = 0,"
-                "        now() - n * interval '1 second', now() - n * interval '1 second',"
-                "        CASE WHEN n % 10 < 3 THEN current_date + (n % 121 - 60) END,"
-                "        CASE WHEN n % 10 BETWEEN 3 AND 4 THEN now() + (n % 121 - 60) * interval '1 day' END,"
-                "        (ARRAY['low', 'medium', 'high', NULL])[n % 4 + 1],"
-                "        CASE n % 5 WHEN 0 THEN ARRAY['tag' || (n % 50)]"
-                "                   WHEN 1 THEN ARRAY['tag' || (n % 50), 'tag' || (n % 7 + 50)] ELSE '{}' END"
-                f" FROM generate_series(1, {count}) n"
-            )
-        conn.execute("VACUUM ANALYZE tasks")
-        print(f"1,100,000 tasks loaded in {time.perf_counter() - start:.1f} s\n")
 
     from sqlmodel import Session
 
@@ -62,6 +46,26 @@ def main() -> None:
 
         return run
 
+    # The same user's first page (100 tasks of their own) as the table grows around them.
+    growth: dict[int, float] = {}
+    loaded = 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        start = time.perf_counter()
+        for size in (1_000, 100_000, 1_000_000):
+            load(conn, "'user-' || (n / 100)", loaded, size)
+            loaded = size
+            conn.execute("VACUUM ANALYZE tasks")
+            run = timed("user-5", tasks.TaskQuery())
+            run()
+            growth[size] = statistics.median(run() for _ in range(REPEAT))
+        load(conn, "'heavy'", 0, 100_000)
+        conn.execute("VACUUM ANALYZE tasks")
+        print(f"1,100,000 tasks loaded in {time.perf_counter() - start:.1f} s\n")
+    print(f"a user's first page (100 tasks) as the table grows (median of {REPEAT}, ms)")
+    for size, seconds in growth.items():
+        print(f"{size:>12,} tasks{seconds * 1000:>10.2f}{seconds / growth[1_000]:>8.2f}x")
+    print()
+
     cases = {
         "typical user, first page": timed("user-42", tasks.TaskQuery()),
         "typical user, pending, search": timed("user-42", tasks.TaskQuery(status="pending", q="task 1")),
@@ -74,14 +78,14 @@ def main() -> None:
         "heavy user, overdue": timed("heavy", tasks.TaskQuery(overdue=True)),
         "heavy user, sort=due": timed("heavy", tasks.TaskQuery(sort="due", order="asc")),
     }
-    compare_tag_storage(url)
+    tag_storage = compare_tag_storage(url)
     phases = {
         "all indexes": None,
         "no due indexes": "DROP INDEX ix_tasks_pending_due_date, ix_tasks_pending_due_at",
         "no tags GIN": "DROP INDEX ix_tasks_tags",
         "no user index": "DROP INDEX ix_tasks_user_id_created_at_id",
     }
-    results: dict[str, dict[str, float]] = {name: {} for name in cases}
+    timings: dict[str, dict[str, float]] = {name: {} for name in cases}
     for phase, drop in phases.items():
         if drop:
             with psycopg.connect(url, autocommit=True) as conn:
@@ -89,11 +93,39 @@ def main() -> None:
                 conn.execute("ANALYZE tasks")
         for name, run in cases.items():
             run()  # warm the cache
-            results[name][phase] = statistics.median(run() for _ in range(REPEAT))
+            timings[name][phase] = statistics.median(run() for _ in range(REPEAT))
 
     print(f"\nlist request (median of {REPEAT}, ms){'':<4}" + "".join(f"{phase:>16}" for phase in phases))
-    for name, timing in results.items():
+    for name, timing in timings.items():
         print(f"{name:<38}" + "".join(f"{timing[phase] * 1000:>16.2f}" for phase in phases))
+    ms = {name: {phase: round(t * 1000, 2) for phase, t in row.items()} for name, row in timings.items()}
+    results.record(
+        "list_at_scale",
+        {
+            "repeat": REPEAT,
+            "first_page_as_the_table_grows_ms": {str(size): round(t * 1000, 2) for size, t in growth.items()},
+            "lists_ms": ms,
+            "tag_filter_array_vs_table_ms": tag_storage,
+        },
+    )
+
+
+def load(conn: psycopg.Connection[Any], owner: str, first: int, last: int) -> None:
+    """Tasks numbered first..last-1 for `owner` (an SQL expression of n): 30% due on a day and 20%
+    at an instant, within two months either way; a priority on 3 in 4; one tag of 50 on 1 in 5,
+    two on another 1 in 5."""
+    conn.execute(
+        "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at,"
+        "                   due_date, due_at, priority, tags)"
+        f" SELECT {owner}, 'task ' || n, 'details of task ' || n, n % 3 = 0,"
+        "        now() - n * interval '1 second', now() - n * interval '1 second',"
+        "        CASE WHEN n % 10 < 3 THEN current_date + (n % 121 - 60) END,"
+        "        CASE WHEN n % 10 BETWEEN 3 AND 4 THEN now() + (n % 121 - 60) * interval '1 day' END,"
+        "        (ARRAY['low', 'medium', 'high', NULL])[n % 4 + 1],"
+        "        CASE n % 5 WHEN 0 THEN ARRAY['tag' || (n % 50)]"
+        "                   WHEN 1 THEN ARRAY['tag' || (n % 50), 'tag' || (n % 7 + 50)] ELSE '{}' END"
+        f" FROM generate_series({first}, {last - 1}) n"
+    )
 
 
 # The list statement's shape (the count and a page, in one), with the tag condition left open.
@@ -112,7 +144,7 @@ IN_TABLE = LIST_SQL.format(
 )
 
 
-def compare_tag_storage(url: str) -> None:
+def compare_tag_storage(url: str) -> dict[str, list[float]]:
     """The tag filter on the array with its GIN index, against a tags table of its own."""
     # Never prepared, like the API's connections (a generic plan would not know whose tasks these are).
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
@@ -123,6 +155,7 @@ def compare_tag_storage(url: str) -> None:
         conn.execute("CREATE INDEX ON task_tags (task_id)")
         conn.execute("VACUUM ANALYZE task_tags")
         print(f"tag filter (median of {REPEAT}, ms){'':<11}{'array + GIN':>16}{'tags table':>16}")
+        measured = {}
         for name, user, tags in (
             ("typical user, tag", "user-42", ["tag42"]),
             ("heavy user, tag", "heavy", ["tag7"]),
@@ -140,7 +173,9 @@ def compare_tag_storage(url: str) -> None:
 
                 timings.append(statistics.median(run() for _ in range(REPEAT)))
             print(f"{name:<38}" + "".join(f"{timing * 1000:>16.2f}" for timing in timings))
+            measured[name] = [round(timing * 1000, 3) for timing in timings]
         conn.execute("DROP TABLE task_tags")
+    return measured
 
 
 if __name__ == "__main__":

@@ -9,15 +9,12 @@ Reported: the median time of each case and its ratio to the wrong-password case.
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import pgserver
 
-sys.path[:0] = ["tests"]
-
-from support.auth import SECRET_KEY  # noqa: E402
+from bench.warm import SECRET_KEY
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "15"))
 

@@ -12,9 +12,9 @@ request by request so that machine noise hits them alike. Reported: round trips 
 
 import os
 import statistics
-import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,10 +22,9 @@ import pgserver
 from sqlalchemy import create_engine
 from sqlmodel import Session
 
-sys.path[:0] = ["tests"]  # the proxy and the event helpers are the tests' own
-
-from localdev.pgproxy import CountingProxy  # noqa: E402
-from support.auth import SECRET_KEY, hs256_token, new_user_id  # noqa: E402
+from bench import results
+from bench.warm import SECRET_KEY, token_for
+from localdev.pgproxy import CountingProxy
 
 LATENCY = float(os.environ.get("BENCH_LATENCY_MS", "1")) / 1000
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
@@ -58,8 +57,8 @@ def main() -> None:
             yield session
             session.commit()
 
-    user_id = new_user_id()
-    token = hs256_token(user_id, iss=None, aud=None)
+    user_id = uuid.uuid4().hex
+    token = token_for(user_id)
     base = f"/api/{user_id}/tasks"
     task_id = call("POST", base, token=token, json_body={"title": "bench"}).json()["id"]
     requests: dict[str, Callable[[], Any]] = {
@@ -71,6 +70,7 @@ def main() -> None:
 
     print(f"{REQUESTS} requests each, {LATENCY * 1000:g} ms simulated latency per round trip\n")
     print(f"{'request':<16}{'round trips':>20}{'median ms':>22}{'ratio':>8}")
+    figures: dict[str, Any] = {}
     for name, request in requests.items():
         samples: dict[str, list[float]] = {"ours": [], "conventional": []}
         trips: dict[str, int] = {"ours": 0, "conventional": 0}
@@ -88,6 +88,8 @@ def main() -> None:
         ours, theirs = (statistics.median(samples[v]) * 1000 for v in ("ours", "conventional"))
         rt = f"{trips['ours'] / REQUESTS:g} vs {trips['conventional'] / REQUESTS:g}"
         print(f"{name:<16}{rt:>20}{f'{ours:.2f} vs {theirs:.2f}':>22}{theirs / ours:>7.2f}x")
+        figures[name] = {"ours_ms": round(ours, 3), "conventional_ms": round(theirs, 3), "round_trips": rt}
+    results.record("round_trips_vs_conventional", {"latency_ms": LATENCY * 1000, "requests": figures})
 
 
 if __name__ == "__main__":
