@@ -1,11 +1,20 @@
-"""Cold start with and without the bytecode `make build` ships, side by side.
+"""Cold start of each function, side by side with what it could be compared to, and the sizes.
 
-Lambda's code folders are read-only, so Python cannot cache what it compiles: without .pyc files in
-the build, every cold start compiles every module it imports. Each function's import (its init
-phase, which Lambda bills) is timed in fresh processes from an x86_64 build, alternating a copy with
-the .pyc files and one without.
+Each run is a fresh Python 3.12 process (`-S`: no site-packages) with only the artifact's folders
+on the path (the function's, the layer's, and boto3 as Lambda's runtime provides it), bytecode
+writing off (Lambda's code folders are read-only), that imports the handler and answers its first
+request against a warm local Postgres. Variants, alternated round by round so that the machine's
+load hits all alike:
 
-    make bench
+- ours: `sam build`'s artifact (compiled bytecode, each function its own dependencies);
+- no bytecode: the same artifact without its .pyc files;
+- single function: every route in one FastAPI app behind one handler, every dependency in one
+  folder, no bytecode (what a newcomer's `sam build` ships; bench/peers/);
+- resolver peer: Powertools' APIGatewayHttpResolver with psycopg and PyJWT serving the list route,
+  with bytecode (the lightest peer; bench/peers/);
+- floor: `import` of the libraries the function needs, from our artifact (with bytecode); no request.
+
+    make bench      (BENCH_RUNS=7 by default)
 """
 
 import os
@@ -14,20 +23,75 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 from pathlib import Path
+from typing import Any
 
-from localdev.x86_build import build_x86_64
+import jwt
+import pgserver
+import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = getattr(sys, "_base_executable", sys.executable)
+from bench import results
+from bench.peers.build import build_resolver_peer, build_single_function
+from bench.sizes import megabytes, sizes
+from localdev.database import migrate
+from localdev.events import http_event
+from localdev.lambda_runner import run_in_fresh_process
+from localdev.x86_build import build_x86_64, install_lambda_runtime
+
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
-FUNCTIONS = {
-    "TasksFunction": "tasks_api.app",
-    "AuthFunction": "auth_api.app",
-    "ChatFunction": "chat_api.app",
-    "McpFunction": "mcp_api.app",
+PYTHON = getattr(sys, "_base_executable", sys.executable)
+SECRET_KEY = "bench-secret-key-that-is-at-least-32-bytes-long"
+USER_ID = uuid.uuid4().hex
+TOKEN = jwt.encode({"sub": USER_ID, "exp": int(time.time()) + 3600}, SECRET_KEY, algorithm="HS256")
+
+# Function → its handler, its first request, and the libraries it cannot start without (the floor).
+BASE_LIBRARIES = "aws_lambda_powertools, fastapi, jwt, mangum, psycopg, pydantic_settings, sqlmodel, zoneinfo"
+MCP_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_tasks", "arguments": {}}}
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+FUNCTIONS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "TasksFunction": (
+        "tasks_api.app.handler",
+        http_event("GET", f"/api/{USER_ID}/tasks", token=TOKEN)[0],
+        BASE_LIBRARIES,
+    ),
+    "AuthFunction": (
+        "auth_api.app.handler",
+        http_event("GET", "/api/auth/me", token=TOKEN)[0],
+        f"{BASE_LIBRARIES}, bcrypt, email_validator",
+    ),
+    "ChatFunction": (
+        "chat_api.app.handler",
+        http_event("GET", f"/api/{USER_ID}/conversations", token=TOKEN)[0],
+        f"{BASE_LIBRARIES}, openai",
+    ),
+    "McpFunction": (
+        "mcp_api.app.handler",
+        http_event("POST", "/mcp", token=TOKEN, json_body=MCP_LIST, headers=MCP_HEADERS)[0],
+        f"{BASE_LIBRARIES}, mcp",
+    ),
 }
-IMPORT = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+FLOOR = "import time; t = time.perf_counter(); import {libraries}; print(time.perf_counter() - t)"
+
+
+def cold_start(path: list[Path], handler: str, event: dict[str, Any], env: dict[str, str], work: Path) -> Any:
+    """(init + first request seconds, peak RSS in MB) of one fresh process."""
+    environment = {**env, "PYTHONPATH": os.pathsep.join(map(str, path)), "PYTHONDONTWRITEBYTECODE": "1"}
+    run = run_in_fresh_process(handler, [event], environment, work, python=[PYTHON, "-S"])
+    status = run["responses"][0]["statusCode"]
+    assert status == 200, f"{handler}: {status} {run['responses'][0].get('body')}"
+    return run["init_seconds"] + run["invocation_seconds"][0], run["peak_rss_kb"] / 1024
+
+
+def floor(path: list[Path], libraries: str, env: dict[str, str]) -> float:
+    environment = {**env, "PYTHONPATH": os.pathsep.join(map(str, path)), "PYTHONDONTWRITEBYTECODE": "1"}
+    out = subprocess.run(
+        [PYTHON, "-S", "-c", FLOOR.format(libraries=libraries)], env=environment, capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return float(out.stdout)
 
 
 def without_bytecode(build: Path, into: Path) -> Path:
@@ -37,43 +101,99 @@ def without_bytecode(build: Path, into: Path) -> Path:
     return into
 
 
-def cold_import(build: Path, function: str, module: str) -> float:
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": os.pathsep.join([str(build / function), str(build / "CommonLayer" / "python")]),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "DATABASE_URL": "postgresql://user@localhost/db",
-        "SECRET_KEY": "k" * 40,
-        "POWERTOOLS_SERVICE_NAME": "bench",
-    }
-    out = subprocess.run([PYTHON, "-S", "-c", IMPORT.format(module=module)], env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr)
-    return float(out.stdout)
+def database() -> str:
+    url: str = pgserver.get_server(tempfile.mkdtemp(prefix="todo-bench-"), cleanup_mode="delete").get_uri()
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tasks (user_id, title) SELECT %s, 'task ' || n FROM generate_series(1, 100) n", (USER_ID,)
+        )
+    return url
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="todo-bench-build-"))
-    build = build_x86_64(work)
+    work = Path(tempfile.mkdtemp(prefix="todo-bench-cold-"))
+    print("building: sam build (x86_64), the peers, the runtime's boto3 ...", flush=True)
+    build = build_x86_64(work / "sam")
     bare = without_bytecode(build, work / "no-bytecode")
-    print(f"cold import of each function, median of {RUNS} fresh processes (x86_64 build)\n")
-    print(f"{'function':<16}{'with .pyc':>12}{'without':>12}{'ratio':>8}{'vs tasks':>10}")
-    timings: dict[tuple[str, str], list[float]] = {
-        (function, kind): [] for function in FUNCTIONS for kind in ("with", "without")
+    single = build_single_function(work / "single")
+    peer = build_resolver_peer(work / "peer")
+    runtime = install_lambda_runtime(work / "runtime")
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": database(),
+        "SECRET_KEY": SECRET_KEY,
+        "POWERTOOLS_SERVICE_NAME": "bench",
+        "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-    for _ in range(RUNS):  # every function in every round, so that the machine's load hits all alike
-        for function, module in FUNCTIONS.items():
-            timings[function, "with"].append(cold_import(build, function, module))
-            timings[function, "without"].append(cold_import(bare, function, module))
-    medians = {key: statistics.median(values) for key, values in timings.items()}
+
+    def layered(root: Path, function: str) -> list[Path]:
+        return [root / function, root / "CommonLayer" / "python", runtime]
+
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for round_number in range(RUNS):
+        print(f"round {round_number + 1} of {RUNS}", flush=True)
+        for function, (handler, event, libraries) in FUNCTIONS.items():
+            runs = {
+                "ours": (layered(build, function), handler),
+                "no bytecode": (layered(bare, function), handler),
+                "single function": ([single, runtime], "single_function_app.handler"),
+            }
+            if function == "TasksFunction":
+                runs["resolver peer"] = ([peer], "resolver_app.handler")
+            for variant, (path, entry) in runs.items():
+                samples.setdefault((function, variant), []).append(cold_start(path, entry, event, env, work))
+            samples.setdefault((function, "floor"), []).append((floor(layered(build, function), libraries, env), 0.0))
+    report(samples)
+    report_sizes(build)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+VARIANTS = ("ours", "no bytecode", "single function", "resolver peer", "floor")
+
+
+def report(samples: dict[tuple[str, str], list[tuple[float, float]]]) -> None:
+    medians = {
+        key: (statistics.median(s for s, _ in values), statistics.median(m for _, m in values))
+        for key, values in samples.items()
+    }
+    print(f"\ncold start: import + first request, median of {RUNS} fresh processes, ms (peak MB)")
+    print(f"{'function':<15}" + "".join(f"{variant:>20}" for variant in VARIANTS))
+    table: dict[str, Any] = {}
     for function in FUNCTIONS:
-        with_pyc, without = medians[function, "with"], medians[function, "without"]
-        versus_tasks = with_pyc / medians["TasksFunction", "with"]
+        cells, row = [], {}
+        for variant in VARIANTS:
+            if (function, variant) not in medians:
+                cells.append(f"{'-':>20}")
+                continue
+            seconds, peak = medians[function, variant]
+            row[variant] = {"ms": round(seconds * 1000, 1), "peak_mb": round(peak, 1)}
+            cells.append(f"{seconds * 1000:>12.0f} ({peak:>4.0f})" if peak else f"{seconds * 1000:>19.0f} ")
+        print(f"{function:<15}" + "".join(cells))
+        ours = medians[function, "ours"][0]
+        row["ratios"] = {
+            f"ours / {variant}": round(ours / medians[function, variant][0], 2)
+            for variant in VARIANTS[1:]
+            if (function, variant) in medians
+        }
+        table[function] = row
+    print("\nratios (ours / the other)")
+    for function, row in table.items():
         print(
-            f"{function:<16}{with_pyc * 1000:>10.0f}ms{without * 1000:>10.0f}ms"
-            f"{without / with_pyc:>7.1f}x{versus_tasks:>9.2f}x"
+            f"{function:<15}"
+            + "  ".join(f"{name.split(' / ')[1]}: {ratio:.2f}" for name, ratio in row["ratios"].items())
         )
-    shutil.rmtree(work)
+    results.record("cold_start", {"runs": RUNS, "functions": table})
+
+
+def report_sizes(build: Path) -> None:
+    measured = sizes(build)
+    print(f"\n{'artifact':<16}{'unzipped':>12}{'zipped':>12}   (x86_64 build)")
+    for resource, (unzipped, zipped) in measured.items():
+        print(f"{resource:<16}{megabytes(unzipped):>12}{megabytes(zipped):>12}")
+    results.record("sizes_x86_64", {name: {"unzipped": u, "zipped": z} for name, (u, z) in measured.items()})
 
 
 if __name__ == "__main__":
