@@ -79,7 +79,7 @@ def test_list_tasks_shows_the_pending_ones(user: User, model: ScriptedModel) -> 
 
     response = chat(user, "What's pending?")
 
-    assert response.json()["tool_calls"][0]["result"] == [
+    assert response.json()["tool_calls"][0]["result"]["tasks"] == [
         {
             "id": pending["id"],
             "title": "pending",

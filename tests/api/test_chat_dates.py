@@ -84,7 +84,7 @@ def test_list_tasks_in_the_chat_filters_and_searches(user: User, model: Scripted
 
     response = chat(user, "Which home tasks are about paying?")
 
-    assert [task["title"] for task in response.json()["tool_calls"][0]["result"]] == ["Pay rent"]
+    assert [task["title"] for task in response.json()["tool_calls"][0]["result"]["tasks"]] == ["Pay rent"]
 
 
 def test_update_task_moves_the_due_and_clears_it(user: User) -> None:
@@ -107,5 +107,5 @@ def test_mcp_list_tasks_finds_overdue_tasks(user: User) -> None:
 
     listed = call_tool(user.token, "list_tasks", {"overdue": True})
 
-    assert [task["title"] for task in listed["structuredContent"]["result"]] == ["late"]
-    assert listed["structuredContent"]["result"][0]["due_date"] == "2020-01-01"
+    assert [task["title"] for task in listed["structuredContent"]["tasks"]] == ["late"]
+    assert listed["structuredContent"]["tasks"][0]["due_date"] == "2020-01-01"

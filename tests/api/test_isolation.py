@@ -10,7 +10,7 @@ from conftest import User
 from localdev.events import call
 from localdev.fake_llm import ScriptedModel, text, tool_calls
 from localdev.routing import load_routes
-from support.mcp_messages import call_tool
+from support.mcp_messages import NO_TASKS, call_tool
 
 USER_ROUTES = [route for route in load_routes() if "{user_id}" in route.path]
 
@@ -109,7 +109,7 @@ def test_chat_tools_cannot_reach_another_users_task(
     response = call("POST", f"/api/{user.id}/chat", token=user.token, json_body={"message": "go"})
 
     listed, changed = (run["result"] for run in response.json()["tool_calls"])
-    assert listed == []
+    assert listed == NO_TASKS
     assert "error" in changed
     assert snapshot(db, victim["user"].id) == before
 
@@ -124,6 +124,6 @@ def test_mcp_tools_cannot_reach_another_users_task(
     listed = call_tool(user.token, "list_tasks", {"user_id": victim["user"].id})
     changed = call_tool(user.token, tool, arguments)
 
-    assert listed["structuredContent"] == {"result": []}
+    assert listed["structuredContent"] == NO_TASKS
     assert changed["isError"] is True
     assert snapshot(db, victim["user"].id) == before

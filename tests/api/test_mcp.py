@@ -64,7 +64,7 @@ def test_warm_invocations_serve_whole_client_sessions(user: User, db: psycopg.Co
         assert (accepted.status, accepted.body) == (202, "")
         assert {tool["name"] for tool in rpc_result(mcp_post(user.token, "tools/list"))["tools"]} == TOOL_NAMES
         add(user, f"round {round_number}")
-        listed = call_tool(user.token, "list_tasks", {})["structuredContent"]["result"]
+        listed = call_tool(user.token, "list_tasks", {})["structuredContent"]["tasks"]
         assert [task["title"] for task in listed] == [f"round {n}" for n in range(round_number + 1)]
 
     assert [row[1] for row in tasks_in_db(db, user.id)] == ["round 0", "round 1", "round 2"]
@@ -179,7 +179,7 @@ def test_each_tool_changes_the_users_tasks(user: User, db: psycopg.Connection[An
     assert tasks_in_db(db, user.id) == [(task_id, "Buy milk", "2 litres", False)]
 
     listed = call_tool(user.token, "list_tasks", {"status": "pending"})["structuredContent"]
-    [summary] = listed["result"]
+    [summary] = listed["tasks"]
     assert summary == {
         "id": task_id,
         "title": "Buy milk",
@@ -194,7 +194,11 @@ def test_each_tool_changes_the_users_tasks(user: User, db: psycopg.Connection[An
     completed = call_tool(user.token, "complete_task", {"task_id": task_id})["structuredContent"]
     assert completed["status"] == "completed"
     assert tasks_in_db(db, user.id) == [(task_id, "Buy milk", "2 litres", True)]
-    assert call_tool(user.token, "list_tasks", {"status": "pending"})["structuredContent"] == {"result": []}
+    assert call_tool(user.token, "list_tasks", {"status": "pending"})["structuredContent"] == {
+        "tasks": [],
+        "total": 0,
+        "next_cursor": None,
+    }
 
     renamed = call_tool(user.token, "update_task", {"task_id": task_id, "title": "Buy oat milk"})
     assert renamed["structuredContent"] == {"task_id": task_id, "status": "updated", "title": "Buy oat milk"}
@@ -234,7 +238,11 @@ def test_another_users_task_is_unreachable(
     assert result["content"] == [{"type": "text", "text": f"there is no task {theirs} on the user's list"}]
     assert "structuredContent" not in result
     assert tasks_in_db(db, other_user.id) == [(theirs, "theirs", None, False)]
-    assert call_tool(user.token, "list_tasks", {})["structuredContent"] == {"result": []}
+    assert call_tool(user.token, "list_tasks", {})["structuredContent"] == {
+        "tasks": [],
+        "total": 0,
+        "next_cursor": None,
+    }
 
 
 BAD_ARGUMENTS = {

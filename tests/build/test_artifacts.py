@@ -241,6 +241,6 @@ def test_built_mcp_function_answers_warm_invocations(build: Path, runtime: Path,
     run = run_built(build, runtime, "McpFunction", "mcp_api.app.handler", requests, env)
 
     assert [response["statusCode"] for response in run["responses"]] == [200, 200, 200, 200, 405]
-    listed = json.loads(run["responses"][3]["body"])["result"]["structuredContent"]["result"]
+    listed = json.loads(run["responses"][3]["body"])["result"]["structuredContent"]["tasks"]
     assert [task["title"] for task in listed] == ["built"]
     assert "openai" not in run["modules"]

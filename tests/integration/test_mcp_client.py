@@ -91,7 +91,7 @@ def test_sdk_client_manages_a_users_tasks(base_url: str, user: User, db: psycopg
             assert titles(db, user.id) == {"Water the garden": True, "Call mom": False}
 
             pending = await session.call_tool("list_tasks", {"status": "pending"})
-            assert [task["title"] for task in pending.structured_content["result"]] == ["Call mom"]
+            assert [task["title"] for task in pending.structured_content["tasks"]] == ["Call mom"]
 
             await session.call_tool("delete_task", {"task_id": kept.structured_content["task_id"]})
             assert titles(db, user.id) == {"Water the garden": True}
@@ -120,7 +120,11 @@ def test_sdk_client_cannot_touch_another_users_task(
             for name in ("complete_task", "delete_task"):
                 result = await mine.call_tool(name, {"task_id": task_id})
                 assert result.is_error is True
-            assert (await mine.call_tool("list_tasks", {})).structured_content == {"result": []}
+            assert (await mine.call_tool("list_tasks", {})).structured_content == {
+                "tasks": [],
+                "total": 0,
+                "next_cursor": None,
+            }
 
     run(scenario)
     assert titles(db, other_user.id) == {"private": False}

@@ -53,3 +53,7 @@ def rpc_result(response: Response) -> dict[str, Any]:
 def call_tool(token: str, name: str, arguments: dict[str, Any], *, version: str = HANDSHAKE_VERSION) -> dict[str, Any]:
     """A `tools/call`'s result: `content`, `structuredContent`, `isError`."""
     return rpc_result(mcp_post(token, "tools/call", {"name": name, "arguments": arguments}, version=version))
+
+
+# list_tasks' result when the user has no task (that matches).
+NO_TASKS = {"tasks": [], "total": 0, "next_cursor": None}

@@ -21,7 +21,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
-from pydantic import BaseModel, RootModel, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
@@ -38,28 +38,12 @@ INSTRUCTIONS = (
 )
 
 
-def _output_schema(result: type[BaseModel]) -> dict[str, Any]:
-    """The result model's schema. A root model (the task list) is wrapped as `{"result": …}`, because
-    structured content is an object before protocol revision 2026-07-28 (the SDK's convention)."""
-    schema = result.model_json_schema()
-    if not issubclass(result, RootModel):
-        return schema
-    definitions = schema.pop("$defs", None)
-    wrapped = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
-    return wrapped | ({"$defs": definitions} if definitions else {})
-
-
-def _structured(result: BaseModel) -> dict[str, Any]:
-    content = result.model_dump(mode="json")
-    return {"result": content} if isinstance(result, RootModel) else content
-
-
 TOOL_DEFINITIONS = {
     tool.name: types.Tool(
         name=tool.name,
         description=tool.description,
         input_schema=tool.arguments.model_json_schema(),
-        output_schema=_output_schema(tool.result),
+        output_schema=tool.result.model_json_schema(),  # every result is an object
         # The destructive and idempotent hints mean something only for tools that change things.
         annotations=types.ToolAnnotations(read_only_hint=True, open_world_hint=False)
         if tool.read_only
@@ -103,7 +87,7 @@ async def _call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallTool
         except DATABASE_UNAVAILABLE as exc:
             logger.warning("Database unavailable", extra={"error": type(exc).__name__})
             return _error("the database is unavailable; try again shortly")
-    structured = _structured(result)
+    structured = result.model_dump(mode="json")
     return types.CallToolResult(
         # Clients that do not read structured content get the same JSON as text.
         content=[types.TextContent(text=json.dumps(structured))],

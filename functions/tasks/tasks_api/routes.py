@@ -7,11 +7,12 @@ took about twice as long that way. (`make dev` serves one request at a time for 
 """
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from todo_common import tasks
+from todo_common import cursors, tasks
 from todo_common.db import SessionDep, database_answers
 from todo_common.errors import RETRY_AFTER
 from todo_common.idempotency import REPLAYED_HEADER, IdempotencyKeyHeader, keyed
@@ -86,14 +87,41 @@ async def health(session: SessionDep) -> JSONResponse:
     return JSONResponse({"status": "unavailable", "database": "unavailable"}, status_code=503, headers=RETRY_AFTER)
 
 
-@router.get("", response_model=list[TaskPublic])
+_LIST_HEADERS = {
+    "X-Total-Count": {"description": "How many tasks match, on all pages", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page, if there is one: `</api/…/tasks?…&cursor=…>; rel="next"`'},
+}
+
+
+@router.get(
+    "",
+    response_model=list[TaskPublic],
+    responses={200: {"headers": _LIST_HEADERS}, 400: {"description": "A cursor this list did not make"}},
+)
 async def list_tasks(
-    owner: OwnerId, session: SessionDep, query: Annotated[tasks.TaskQuery, Query()], response: Response
+    owner: OwnerId,
+    session: SessionDep,
+    query: Annotated[tasks.TaskQuery, Query()],
+    request: Request,
+    response: Response,
 ) -> list[Any]:
-    """The caller's tasks, one page at a time; `X-Total-Count` is the number of all that match."""
-    page, total = tasks.list_tasks(session, owner, query)
-    response.headers["X-Total-Count"] = str(total)
-    return page
+    """The caller's tasks, one page at a time; `X-Total-Count` is the number of all that match, and
+    `Link` (rel=next) the next page, by cursor: any page costs what the first one does."""
+    try:
+        page = tasks.list_tasks(session, owner, query)
+    except cursors.InvalidCursor as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    response.headers["X-Total-Count"] = str(page.total)
+    if page.next_cursor is not None:
+        response.headers["Link"] = f'<{next_page(request, page.next_cursor)}>; rel="next"'
+    return page.tasks
+
+
+def next_page(request: Request, cursor: str) -> str:
+    """This list's URL with the next page's cursor: relative (the Host header is the client's to
+    set, and API Gateway's domain is not the app's to know)."""
+    kept = [(name, value) for name, value in request.query_params.multi_items() if name not in ("cursor", "offset")]
+    return f"{request.url.path}?{urlencode([*kept, ('cursor', cursor)])}"
 
 
 @router.post(

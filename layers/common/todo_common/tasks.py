@@ -4,6 +4,8 @@ Every operation is a single SQL statement (writes use `RETURNING`), so on the au
 each one costs exactly one round trip to Postgres.
 """
 
+import operator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Date,
     Delete,
     Update,
+    and_,
     case,
     cast,
     delete,
@@ -26,12 +29,13 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col
 
-from todo_common import idempotency
+from todo_common import cursors, idempotency
 from todo_common.errors import NotFoundError
 from todo_common.idempotency import KeyedRequest
 from todo_common.models import (
@@ -86,6 +90,11 @@ class TaskQuery(SQLModel):
     order: SortOrder = "desc"
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
     offset: int = Field(default=0, ge=0, le=BIGINT_MAX)
+    cursor: str | None = Field(
+        default=None,
+        max_length=cursors.MAX_CURSOR_LENGTH,
+        description="where the page starts: the cursor in the previous page's `Link` (rel=next); not with `offset`",
+    )
 
 
 class TaskNotFound(NotFoundError):
@@ -207,25 +216,36 @@ def get_task(session: Session, user_id: str, task_id: int) -> Task:
     return _returning_one(session, select(Task).where(*_owned(user_id, task_id)))
 
 
-def list_tasks(session: Session, user_id: str, query: TaskQuery) -> tuple[list[dict[str, Any]], int]:
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[dict[str, Any]]  # the columns of each task
+    total: int  # of all the tasks that match, on every page
+    next_cursor: str | None  # where the next page starts; None on the last page
+
+
+def list_tasks(session: Session, user_id: str, query: TaskQuery) -> TaskPage:
     """One page of the user's tasks and the number of all tasks that match, in one statement
     (the user's time zone, when the query needs it, is read in the same statement).
 
-    The tasks are plain dicts of the task's columns: a page is only read, and building ORM objects
-    for it (and validating the response from their attributes) cost more than the query."""
+    With `cursor`, the page starts after the task the cursor names (keyset pagination: any page
+    costs what the first one does); with `offset`, after that many tasks. The tasks are plain
+    dicts of their columns: a page is only read, and ORM objects for it cost more than the query.
+    """
     zone = func.coalesce(
         select(col(UserPreferences.timezone)).where(col(UserPreferences.user_id) == user_id).scalar_subquery(),
         DEFAULT_TIMEZONE,
     )
     conditions = [col(Task.user_id) == user_id, *_filters(query, zone)]
-    sort_key = _sort_key(query.sort, zone).label("sort_key")
+    sort_key = _sort_key(query.sort, zone)
+    bound = cursors.binding(query.model_dump(mode="json", exclude={"cursor", "offset", "limit"}))
+    after = [] if query.cursor is None else [_after(query, query.cursor, sort_key, bound)]
     total = select(func.count().label("total")).select_from(Task).where(*conditions).subquery("total")
     page = (
         (
-            select(Task, sort_key)
-            .where(*conditions)
+            select(Task, sort_key.label("sort_key"))
+            .where(*conditions, *after)
             .order_by(*_ordering(sort_key, col(Task.id), query.order))
-            .limit(query.limit)
+            .limit(query.limit + 1)  # one more: whether there is a next page
             .offset(query.offset)
         )
         .subquery("page")
@@ -239,7 +259,40 @@ def list_tasks(session: Session, user_id: str, query: TaskQuery) -> tuple[list[d
         .order_by(*_ordering(page.c.sort_key, page.c.id, query.order))
     )
     rows = session.execute(statement).all()
-    return [row._asdict() for row in rows if row.id is not None], rows[0].total
+    found = [row for row in rows if row.id is not None]
+    last = found[query.limit - 1] if len(found) > query.limit else None
+    next_cursor = None if last is None else cursors.encode(last.sort_key, last.id, bound)
+    tasks = [{name: value for name, value in row._asdict().items() if name not in _EXTRA} for row in found]
+    return TaskPage(tasks[: query.limit], rows[0].total, next_cursor)
+
+
+_EXTRA = {"total", "sort_key"}
+_KEY_KINDS: dict[SortField, cursors.KeyKind] = {
+    "created_at": "instant",
+    "updated_at": "instant",
+    "due": "instant",
+    "title": "text",
+    "id": "number",
+    "priority": "number",
+}
+
+
+def _after(query: TaskQuery, cursor: str, sort_key: Any, bound: str) -> Any:
+    """The tasks after the cursor's, in the list's order (its sort key, then id; no key last)."""
+    if query.offset:
+        raise cursors.InvalidCursor("give cursor or offset, not both")
+    key, task_id = cursors.decode(cursor, bound, _KEY_KINDS[query.sort])
+    later = operator.gt if query.order == "asc" else operator.lt
+    task = col(Task.id)
+    if key is None:  # among the tasks without a key, which come last
+        return and_(sort_key.is_(None), later(task, task_id))
+    key_value = literal(key, sort_key.type)
+    if query.sort in _NEVER_NULL:  # a row comparison, which the (user, key, id) index can serve
+        return later(tuple_(sort_key, task), tuple_(key_value, task_id))
+    return or_(later(sort_key, key_value), and_(sort_key == key_value, later(task, task_id)), sort_key.is_(None))
+
+
+_NEVER_NULL = {"created_at", "updated_at", "title", "id"}
 
 
 def _filters(query: TaskQuery, zone: Any) -> list[Any]:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, RootModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
-from todo_common import tasks
+from todo_common import cursors, tasks
 from todo_common.models import (
     MAX_TAGS,
     TITLE_MAX_LENGTH,
@@ -65,6 +65,9 @@ class ListTasks(BaseModel):
     overdue: bool = Field(default=False, description="Only tasks not completed and past due")
     priority: list[Priority] = Field(default=[], description="Only tasks with one of these priorities")
     tags: list[Tag] = Field(default=[], max_length=MAX_TAGS, description="Only tasks with all of these tags")
+    cursor: str | None = Field(
+        default=None, max_length=cursors.MAX_CURSOR_LENGTH, description="The next_cursor of the previous page"
+    )
 
 
 class TaskRef(BaseModel):
@@ -103,8 +106,12 @@ class TaskSummary(BaseModel):
     tags: list[str]
 
 
-class TaskList(RootModel[list[TaskSummary]]):
-    """The user's tasks, oldest first."""
+class TaskList(BaseModel):
+    """A page of the user's tasks, oldest first."""
+
+    tasks: list[TaskSummary]
+    total: int = Field(description="How many tasks match, on all pages")
+    next_cursor: str | None = Field(description="Pass it as `cursor` for the next page; null on the last page")
 
 
 # The functions
@@ -128,8 +135,12 @@ def _add(session: Session, user_id: str, args: AddTask) -> TaskOutcome:
 def _list(session: Session, user_id: str, args: ListTasks) -> TaskList:
     filters = args.model_dump(exclude={"search", "tags"})
     query = tasks.TaskQuery(**filters, q=args.search, tag=args.tags, order="asc", limit=LIST_LIMIT)
-    page, _total = tasks.list_tasks(session, user_id, query)
-    return TaskList([TaskSummary.model_validate(task, from_attributes=True) for task in page])
+    try:
+        page = tasks.list_tasks(session, user_id, query)
+    except cursors.InvalidCursor as exc:
+        raise ToolError(f"invalid arguments: {exc}") from None
+    summaries = [TaskSummary.model_validate(task) for task in page.tasks]
+    return TaskList(tasks=summaries, total=page.total, next_cursor=page.next_cursor)
 
 
 def _complete(session: Session, user_id: str, args: TaskRef) -> TaskOutcome:
@@ -192,7 +203,7 @@ TOOLS = _registry(
     Tool("add_task", "Add a task to the user's list.", AddTask, TaskOutcome, _add),
     Tool(
         "list_tasks",
-        f"List the user's tasks with their ids, oldest first (at most {LIST_LIMIT}).",
+        f"List the user's tasks with their ids, oldest first, {LIST_LIMIT} at a time (next_cursor continues).",
         ListTasks,
         TaskList,
         _list,
