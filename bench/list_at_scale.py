@@ -72,7 +72,8 @@ def main() -> None:
         "typical user, tag": timed("user-42", tasks.TaskQuery(tag=["tag42"])),
         "typical user, overdue": timed("user-42", tasks.TaskQuery(overdue=True)),
         "heavy user, first page": timed("heavy", tasks.TaskQuery()),
-        "heavy user, page 500": timed("heavy", tasks.TaskQuery(offset=50_000)),
+        "heavy user, page 501 by offset": timed("heavy", tasks.TaskQuery(offset=50_000)),
+        "heavy user, page 501 by cursor": timed("heavy", tasks.TaskQuery(cursor=cursor_at(url, 50_000))),
         "heavy user, tag": timed("heavy", tasks.TaskQuery(tag=["tag7"])),
         "heavy user, two tags": timed("heavy", tasks.TaskQuery(tag=["tag7", "tag50"])),
         "heavy user, overdue": timed("heavy", tasks.TaskQuery(overdue=True)),
@@ -108,6 +109,20 @@ def main() -> None:
             "tag_filter_array_vs_table_ms": tag_storage,
         },
     )
+
+
+def cursor_at(url: str, position: int) -> str:
+    """The cursor the API would give after the heavy user's first `position` tasks (default order)."""
+    from todo_common import cursors, tasks
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT created_at, id FROM tasks WHERE user_id = 'heavy' ORDER BY created_at DESC, id DESC"
+            " OFFSET %s LIMIT 1",
+            (position - 1,),
+        ).fetchone()
+    assert row is not None
+    return cursors.encode(row[0], row[1], tasks.TaskQuery().binding())
 
 
 def load(conn: psycopg.Connection[Any], owner: str, first: int, last: int) -> None:

@@ -96,6 +96,10 @@ class TaskQuery(SQLModel):
         description="where the page starts: the cursor in the previous page's `Link` (rel=next); not with `offset`",
     )
 
+    def binding(self) -> str:
+        """What a cursor of this list is bound to: its filters, sort and order (not where it starts)."""
+        return cursors.binding(self.model_dump(mode="json", exclude={"cursor", "offset", "limit"}))
+
 
 class TaskNotFound(NotFoundError):
     def __init__(self) -> None:
@@ -237,7 +241,7 @@ def list_tasks(session: Session, user_id: str, query: TaskQuery) -> TaskPage:
     )
     conditions = [col(Task.user_id) == user_id, *_filters(query, zone)]
     sort_key = _sort_key(query.sort, zone)
-    bound = cursors.binding(query.model_dump(mode="json", exclude={"cursor", "offset", "limit"}))
+    bound = query.binding()
     after = [] if query.cursor is None else [_after(query, query.cursor, sort_key, bound)]
     total = select(func.count().label("total")).select_from(Task).where(*conditions).subquery("total")
     page = (
