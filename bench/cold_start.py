@@ -14,7 +14,7 @@ load hits all alike:
   with bytecode (the lightest peer; bench/peers/);
 - floor: `import` of the libraries the function needs, from our artifact (with bytecode); no request.
 
-    make bench      (BENCH_RUNS=7 by default)
+    make bench      (BENCH_RUNS=5 by default)
 """
 
 import os
@@ -40,7 +40,7 @@ from localdev.events import http_event
 from localdev.lambda_runner import run_in_fresh_process
 from localdev.x86_build import build_x86_64, install_lambda_runtime
 
-RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 PYTHON = getattr(sys, "_base_executable", sys.executable)
 SECRET_KEY = "bench-secret-key-that-is-at-least-32-bytes-long"
 USER_ID = uuid.uuid4().hex

@@ -34,7 +34,7 @@ from localdev.events import LambdaContext, call, handler_for, http_event
 from localdev.fake_llm import Reply, ScriptedModel, text, tool_calls
 from localdev.pgproxy import CountingProxy
 
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 SECRET_KEY = "bench-secret-key-that-is-at-least-32-bytes-long"
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
 

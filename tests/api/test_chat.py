@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chat_api.model import MAX_ATTEMPTS
+from chat_api.model_client import MAX_ATTEMPTS
 from conftest import User
 from localdev.events import LambdaContext, Response, call, http_event, invoke
 from localdev.fake_llm import ScriptedModel, cut_off, error, garbled, slow, text, tool_calls
@@ -340,7 +340,7 @@ def test_tool_effects_stay_when_the_model_fails_later(user: User, model: Scripte
 
 
 def test_conversation_continues_from_the_database_after_a_cold_start(user: User, model: ScriptedModel) -> None:
-    from chat_api.model import model_client
+    from chat_api.model_client import model_client
     from todo_common.db import close_connections
 
     model.script(tool_calls(("add_task", {"title": "Buy milk"})), text("Added 'Buy milk'."))
@@ -442,7 +442,7 @@ def test_chat_refuses_an_invalid_message(user: User, model: ScriptedModel, messa
 
 @pytest.fixture
 def unconfigured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from chat_api.model import model_client
+    from chat_api.model_client import model_client
     from todo_common.settings import get_settings
 
     monkeypatch.delenv("GEMINI_API_KEY")

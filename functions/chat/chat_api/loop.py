@@ -23,7 +23,7 @@ import openai
 from aws_lambda_powertools.metrics import MetricUnit
 from sqlmodel import Session
 
-from chat_api.model import create_completion
+from chat_api.model_client import create_completion
 from chat_api.tools import SCHEMAS, run_tool
 from todo_common.observability import count, metrics, subsegment
 

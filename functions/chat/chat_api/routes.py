@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel
 
 from chat_api import conversations
 from chat_api.loop import ToolRun, TurnTimedOut, run_turn
-from chat_api.model import InvalidModelResponse, model_client, model_failure
+from chat_api.model_client import InvalidModelResponse, model_client, model_failure
 from todo_common import idempotency, preferences
 from todo_common.db import SessionDep
 from todo_common.errors import (
