@@ -3,11 +3,11 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import AfterValidator, Field, StringConstraints
 from sqlmodel import SQLModel
 
-from auth_api import passwords, users
+from auth_api import limiter, passwords, users
 from todo_common.db import SessionDep
 from todo_common.errors import documented
 from todo_common.models import StrictInput, UserPublic, UtcDatetime, clean_text
@@ -72,17 +72,40 @@ async def signup(data: Signup, session: SessionDep) -> Any:
     return user
 
 
-@router.post("/login", response_model=AccessToken, responses={401: {"description": "Incorrect email or password"}})
-async def login(data: Credentials, session: SessionDep) -> AccessToken:
+@router.post(
+    "/login",
+    response_model=AccessToken,
+    responses={
+        401: {"description": "Incorrect email or password"},
+        429: {
+            "description": "Too many failed logins for this account from this address, or from this address",
+            "headers": {"Retry-After": {"description": "Seconds until the next attempt is checked"}},
+        },
+    },
+)
+async def login(data: Credentials, session: SessionDep, request: Request) -> AccessToken:
     settings = get_settings()
     try:
-        user = users.find_user_by_email(session, users.normalise_email(data.email))
-    except users.InvalidEmail:
-        user = None  # answered exactly like an unknown address
+        email = counted_as = users.normalise_email(data.email)
+    except users.InvalidEmail:  # no account has it: counted and answered like an unknown one
+        email, counted_as = "", data.email.strip().lower()
+    # API Gateway's sourceIp (Mangum's client), or the local socket's: never a header a client sets.
+    keys = limiter.keys_for(settings, counted_as, request.client.host if request.client else "")
+    attempt = limiter.look_up(session, email, keys)
+    if attempt.retry_after is not None:  # refused before the password is checked: no bcrypt
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "Too many failed logins; try again later",
+            headers={"Retry-After": str(attempt.retry_after)},
+        )
+    user = attempt.user
     # Checked before anything else is decided, so an unknown email costs a bcrypt check too.
     valid = passwords.verify_password(data.password, user.password_hash if user else None, settings.BCRYPT_ROUNDS)
     if user is None or not valid:
+        limiter.record_failure(session, settings, keys)
         raise _BAD_CREDENTIALS
+    if attempt.pair_counted:
+        limiter.reset_pair(session, keys)
     token, lifetime = issue_access_token(settings, user.id, user.email)
     return AccessToken(access_token=token, expires_in=lifetime, user_id=user.id)
 

@@ -3,9 +3,8 @@
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from todo_common.models import User
 
@@ -38,12 +37,6 @@ def create_user(session: Session, email: str, password_hash: str, name: str | No
         .returning(User)
     )
     user: User | None = session.scalars(statement).one_or_none()
-    return user
-
-
-def find_user_by_email(session: Session, email: str) -> User | None:
-    """The user with this (normalised) email; the query matches the unique index on lower(email)."""
-    user: User | None = session.scalars(select(User).where(func.lower(col(User.email)) == email)).one_or_none()
     return user
 
 

@@ -232,6 +232,23 @@ class IdempotencyKey(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class LoginFailures(SQLModel, table=True):
+    """Failed logins counted per account and source address together, and per address alone.
+
+    `key` is an HMAC of what is counted (no email or address is stored). A row expires
+    LOGIN_FAILURE_WINDOW_SECONDS after its last failure (or when its block ends, if later).
+    """
+
+    __tablename__ = "login_failures"
+    # Expired rows are found (and deleted, a few at a time) by their expiry.
+    __table_args__ = (Index("ix_login_failures_expires_at", "expires_at"),)
+
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    failures: int = Field(sa_column=Column(Integer, nullable=False))
+    blocked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class UserPreferences(SQLModel, table=True):
     """A user's settings, keyed by user id (Better Auth's users have no row of ours)."""
 

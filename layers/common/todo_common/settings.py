@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     MCP_AUTHORIZATION_SERVERS: Annotated[list[str], NoDecode] = []
     PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
     BCRYPT_ROUNDS: Annotated[int, Field(ge=4, le=31)] = 12
+    # Login protection (auth_api.limiter): free failures per account from one address, and per
+    # address across accounts; then each further failure blocks for twice as long as the last,
+    # from LOGIN_BLOCK_SECONDS up to LOGIN_MAX_BLOCK_SECONDS. Counters lapse after the window.
+    LOGIN_FAILURES_PER_ACCOUNT: Annotated[int, Field(ge=1, le=1000)] = 5
+    LOGIN_FAILURES_PER_ADDRESS: Annotated[int, Field(ge=1, le=100_000)] = 100
+    LOGIN_FAILURE_WINDOW_SECONDS: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 900
+    LOGIN_BLOCK_SECONDS: Annotated[int, Field(ge=1, le=3600)] = 2
+    LOGIN_MAX_BLOCK_SECONDS: Annotated[int, Field(ge=1, le=24 * 3600)] = 900
     # A pooled connection idle for longer than this is pinged before reuse (a frozen Lambda
     # environment may wake up to a connection the server or a NAT has long dropped).
     DB_PING_AFTER_IDLE_SECONDS: Annotated[float, Field(ge=0)] = 30.0

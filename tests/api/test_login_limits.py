@@ -1,0 +1,189 @@
+"""Login protection through the auth function's handler, with v2.0 events from different source
+addresses: guessing is slowed (429 + Retry-After, no bcrypt once blocked), the owner logs in from
+elsewhere, an address failing across accounts is slowed, counters expire, unknown and known
+emails look alike, parallel failures are all counted, and the cost in round trips."""
+
+import secrets
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import bcrypt
+import psycopg
+import pytest
+from sqlmodel import Session
+
+from auth_api import limiter
+from localdev.events import Response, http_event, invoke
+from localdev.pgproxy import CountingProxy
+from support.auth import new_user_id
+from todo_common.db import create_db_engine
+from todo_common.settings import get_settings
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture(autouse=True)
+def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """3 free failures per account and address, 6 per address; blocks of a minute and more."""
+    for name, value in {
+        "LOGIN_FAILURES_PER_ACCOUNT": "3",
+        "LOGIN_FAILURES_PER_ADDRESS": "6",
+        "LOGIN_BLOCK_SECONDS": "60",
+        "LOGIN_MAX_BLOCK_SECONDS": "3600",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def bcrypt_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times bcrypt checked a password (one entry per check)."""
+    checks: list[int] = []
+    real = bcrypt.checkpw
+
+    def counting(password: bytes, hashed: bytes) -> bool:
+        checks.append(1)
+        return bool(real(password, hashed))
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting)
+    return checks
+
+
+def address() -> str:
+    return f"198.51.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+def login(email: str, password: str, source: str) -> Response:
+    event, route = http_event("POST", "/api/auth/login", json_body={"email": email, "password": password})
+    assert route is not None
+    event["requestContext"]["http"]["sourceIp"] = source
+    return invoke(event, route)
+
+
+def account() -> str:
+    email = f"{new_user_id()}@example.com"
+    event, route = http_event("POST", "/api/auth/signup", json_body={"email": email, "password": PASSWORD})
+    assert route is not None
+    assert invoke(event, route).status == 201
+    return email
+
+
+def test_guessing_one_account_from_one_address_is_blocked_before_bcrypt(bcrypt_checks: list[int]) -> None:
+    email, attacker = account(), address()
+
+    guesses = [login(email, f"wrong-{n}", attacker) for n in range(3)]
+    blocked = login(email, "wrong-3", attacker)
+    even_right = login(email, PASSWORD, attacker)
+
+    assert [guess.status for guess in guesses] == [401, 401, 401]
+    assert (blocked.status, even_right.status) == (429, 429)
+    assert 1 <= int(blocked.headers["retry-after"]) <= 60
+    assert blocked.json() == {"detail": "Too many failed logins; try again later"}
+    assert len(bcrypt_checks) == 3  # the two blocked attempts checked no password
+
+
+def test_the_owner_still_logs_in_from_another_address() -> None:
+    email, attacker = account(), address()
+    for n in range(4):
+        login(email, f"wrong-{n}", attacker)
+    assert login(email, PASSWORD, attacker).status == 429
+
+    assert login(email, PASSWORD, address()).status == 200
+
+
+def test_one_address_failing_across_many_accounts_is_slowed() -> None:
+    stuffer = address()
+    statuses = [login(f"{new_user_id()}@example.com", "password-1", stuffer).status for _ in range(6)]
+
+    assert statuses == [401] * 6
+    assert login(account(), PASSWORD, stuffer).status == 429  # even a right password, on a fresh account
+    assert login(account(), PASSWORD, address()).status == 200  # other addresses are not affected
+
+
+def test_counters_expire(db: psycopg.Connection[Any]) -> None:
+    email, source = account(), address()
+    for n in range(3):
+        login(email, f"wrong-{n}", source)
+    assert login(email, PASSWORD, source).status == 429
+
+    keys = limiter.keys_for(get_settings(), email, source)
+    db.execute(
+        "UPDATE login_failures SET blocked_until = now() - interval '1 second', expires_at = now()"
+        " WHERE key IN (%s, %s)",
+        (keys.pair, keys.address),
+    )
+    after = login(email, "wrong-again", source)
+
+    assert after.status == 401  # checked again, and counted from one
+    assert login(email, PASSWORD, source).status == 200
+
+
+def test_unknown_and_known_emails_are_answered_alike() -> None:
+    known, unknown = account(), f"{new_user_id()}@example.com"
+
+    answers = []
+    for email in (known, unknown):
+        source = address()
+        answers.append([login(email, f"wrong-{n}", source) for n in range(4)])
+
+    for on_known, on_unknown in zip(*answers, strict=True):
+        assert (on_known.status, on_known.body) == (on_unknown.status, on_unknown.body)
+        assert on_known.headers.keys() == on_unknown.headers.keys()
+
+
+def test_a_success_resets_the_accounts_counter_for_that_address() -> None:
+    email, source = account(), address()
+    for n in range(2):
+        login(email, f"wrong-{n}", source)
+
+    assert login(email, PASSWORD, source).status == 200
+    assert [login(email, f"again-{n}", source).status for n in range(3)] == [401, 401, 401]
+    assert login(email, PASSWORD, source).status == 429
+
+
+def test_parallel_failures_are_all_counted(db: psycopg.Connection[Any]) -> None:
+    settings = get_settings()
+    keys = limiter.keys_for(settings, f"{new_user_id()}@example.com", address())
+    start = threading.Barrier(8)
+
+    def fail() -> None:
+        engine = create_db_engine(settings)
+        with Session(engine) as session:
+            start.wait()
+            limiter.record_failure(session, settings, keys)
+        engine.dispose()
+
+    threads = [threading.Thread(target=fail) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    counted = db.execute("SELECT key, failures FROM login_failures WHERE key IN (%s, %s)", (keys.pair, keys.address))
+    assert dict(counted.fetchall()) == {keys.pair: 8, keys.address: 8}
+
+
+def test_no_email_or_address_is_stored(db: psycopg.Connection[Any]) -> None:
+    email, source = account(), address()
+
+    login(email, "wrong", source)
+
+    stored = str(db.execute("SELECT * FROM login_failures").fetchall())
+    assert email not in stored
+    assert source not in stored
+
+
+def test_counting_costs_one_round_trip_on_a_failure_and_none_on_a_first_success(proxy: CountingProxy) -> None:
+    email, source = account(), address()
+    trips = []
+    for password in (PASSWORD, "wrong", PASSWORD):
+        proxy.reset()
+        login(email, password, source)
+        trips.append(len(proxy.round_trips))
+
+    # A success with nothing counted: the lookup alone. A failure: the lookup, then the count. A
+    # success after failures: the lookup, then the reset.
+    assert trips == [1, 2, 2]
