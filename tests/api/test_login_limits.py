@@ -187,3 +187,28 @@ def test_counting_costs_one_round_trip_on_a_failure_and_none_on_a_first_success(
     # A success with nothing counted: the lookup alone. A failure: the lookup, then the count. A
     # success after failures: the lookup, then the reset.
     assert trips == [1, 2, 2]
+
+
+def test_each_further_failure_blocks_twice_as_long(db: psycopg.Connection[Any]) -> None:
+    email, source = account(), address()
+    keys = limiter.keys_for(get_settings(), email, source)
+    for n in range(3):
+        login(email, f"wrong-{n}", source)
+    first = int(login(email, PASSWORD, source).headers["retry-after"])
+
+    db.execute("UPDATE login_failures SET blocked_until = now() WHERE key = %s", (keys.pair,))  # it ends
+    assert login(email, "wrong-3", source).status == 401
+    second = int(login(email, PASSWORD, source).headers["retry-after"])
+
+    assert (first, second) == (60, 120)
+
+
+def test_expired_counters_are_deleted_as_failures_come(db: psycopg.Connection[Any]) -> None:
+    stale = f"stale-{new_user_id()}"
+    db.execute(
+        "INSERT INTO login_failures (key, failures, expires_at) VALUES (%s, 9, now() - interval '1 hour')", (stale,)
+    )
+
+    login(account(), "wrong", address())
+
+    assert db.execute("SELECT count(*) FROM login_failures WHERE key = %s", (stale,)).fetchone() == (0,)

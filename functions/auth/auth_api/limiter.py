@@ -80,7 +80,12 @@ def record_failure(session: Session, settings: Settings, keys: Keys) -> None:
         _counted(keys.pair, settings.LOGIN_FAILURES_PER_ACCOUNT, window, settings).cte("pair"),
         _counted(keys.address, settings.LOGIN_FAILURES_PER_ADDRESS, window, settings).cte("address"),
     ]
-    expired = select(col(LoginFailures.key)).where(col(LoginFailures.expires_at) < func.now()).limit(PURGE_BATCH)
+    expired = (
+        select(col(LoginFailures.key))
+        .where(col(LoginFailures.expires_at) < func.now())
+        .order_by(col(LoginFailures.expires_at))
+        .limit(PURGE_BATCH)
+    )
     purged = delete(LoginFailures).where(col(LoginFailures.key).in_(expired.scalar_subquery())).cte("purged")
     pair, address = counted
     session.execute(select(pair.c.key).union_all(select(address.c.key)).add_cte(purged))
