@@ -23,16 +23,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pgserver
 import psycopg
 
 from bench import results
+from bench.environment import SECRET_KEY, token_for
 from bench.peers.build import build_resolver_peer, build_single_function
 from bench.sizes import megabytes, sizes
 from localdev.database import migrate
@@ -42,9 +41,8 @@ from localdev.x86_build import build_x86_64, install_lambda_runtime
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 PYTHON = getattr(sys, "_base_executable", sys.executable)
-SECRET_KEY = "bench-secret-key-that-is-at-least-32-bytes-long"
 USER_ID = uuid.uuid4().hex
-TOKEN = jwt.encode({"sub": USER_ID, "exp": int(time.time()) + 3600}, SECRET_KEY, algorithm="HS256")
+TOKEN = token_for(USER_ID)
 
 # Function → its handler, its first request, and the libraries it cannot start without (the floor).
 BASE_LIBRARIES = "aws_lambda_powertools, fastapi, jwt, mangum, psycopg, pydantic_settings, sqlmodel, zoneinfo"

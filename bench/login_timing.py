@@ -14,25 +14,15 @@ import time
 
 import pgserver
 
-from bench.warm import SECRET_KEY
+from bench.environment import configure
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "15"))
 
 
 def main() -> None:
     url = pgserver.get_server(tempfile.mkdtemp(prefix="todo-bench-"), cleanup_mode="delete").get_uri()
-    os.environ.update(
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET_KEY,
-        BCRYPT_ROUNDS="12",
-        # The same account fails again and again here: the limiter would answer 429 after five.
-        LOGIN_FAILURES_PER_ACCOUNT="1000",
-        LOGIN_FAILURES_PER_ADDRESS="100000",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
-    for name in ("JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "BETTER_AUTH_SECRET"):
-        os.environ.pop(name, None)
+    # The same account fails again and again here: the limiter would answer 429 after five.
+    configure(url, BCRYPT_ROUNDS="12", LOGIN_FAILURES_PER_ACCOUNT="1000", LOGIN_FAILURES_PER_ADDRESS="100000")
 
     from localdev.database import migrate
 

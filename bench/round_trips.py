@@ -23,7 +23,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session
 
 from bench import results
-from bench.warm import SECRET_KEY, token_for
+from bench.environment import configure, token_for
 from localdev.pgproxy import CountingProxy
 
 LATENCY = float(os.environ.get("BENCH_LATENCY_MS", "1")) / 1000
@@ -35,11 +35,7 @@ def main() -> None:
     socket_dir = server_url.split("host=")[1]
     proxy = CountingProxy(f"{socket_dir}/.s.PGSQL.5432", delay=LATENCY)
     url = f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres?sslmode=disable"
-    os.environ.update(
-        DATABASE_URL=url, SECRET_KEY=SECRET_KEY, POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true"
-    )
-    for name in ("JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "BETTER_AUTH_SECRET"):
-        os.environ.pop(name, None)
+    configure(url)
 
     from localdev.database import migrate
 

@@ -23,24 +23,19 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import jwt
 import pgserver
 import psycopg
 from sqlalchemy import event
 
 from bench import results
+from bench.environment import configure, token_for
 from localdev.database import migrate
 from localdev.events import LambdaContext, call, handler_for, http_event
 from localdev.fake_llm import Reply, ScriptedModel, text, tool_calls
 from localdev.pgproxy import CountingProxy
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
-SECRET_KEY = "bench-secret-key-that-is-at-least-32-bytes-long"
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
-
-
-def token_for(user_id: str) -> str:
-    return jwt.encode({"sub": user_id, "exp": int(time.time()) + 3600}, SECRET_KEY, algorithm="HS256")
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -54,19 +49,9 @@ def setup() -> tuple[str, CountingProxy, ScriptedModel]:
     proxy = CountingProxy(f"{server_url.split('host=')[1]}/.s.PGSQL.5432")
     url = f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres?sslmode=disable"
     model = ScriptedModel()
-    os.environ.update(
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET_KEY,
-        BCRYPT_ROUNDS="4",
-        GEMINI_API_KEY=model.api_key,
-        LLM_BASE_URL=model.base_url,
-        LLM_MODEL="bench-model",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_METRICS_DISABLED="true",
-        POWERTOOLS_TRACE_DISABLED="true",
+    configure(
+        url, BCRYPT_ROUNDS="4", GEMINI_API_KEY=model.api_key, LLM_BASE_URL=model.base_url, LLM_MODEL="bench-model"
     )
-    for name in ("JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "BETTER_AUTH_SECRET"):
-        os.environ.pop(name, None)
     return url, proxy, model
 
 
