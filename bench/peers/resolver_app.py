@@ -3,9 +3,9 @@ with Powertools' APIGatewayHttpResolver, psycopg and PyJWT only (no FastAPI, pyd
 
 It answers what the tasks function answers for these routes, so that the benchmarks compare like
 with like: the same JSON bytes for the same rows, `X-Total-Count`, the same statuses and `detail`s
-for tokens (401 missing or invalid, 403 another user's path), 404, 422 for a bad limit or id, 503
-while Postgres cannot be reached. The list and its count are one statement (a count LEFT JOIN
-LATERAL the page), as ours are.
+for tokens (401 missing or invalid, 403 another user's path), 404, 503 while Postgres cannot be
+reached; 422 for a bad limit or id (with a one-line `detail`, not pydantic's list). The list and
+its count are one statement (a count LEFT JOIN LATERAL the page), as ours are.
 """
 
 import json
@@ -24,7 +24,11 @@ app = APIGatewayHttpResolver()
 
 BIGINT_MAX = 2**63 - 1
 CLOCK_SKEW_SECONDS = 10  # as our verifier
-COLUMNS = "id, user_id, title, description, completed, created_at, updated_at, version, due_date, due_at, priority, tags"
+# TaskPublic's fields, in its order.
+COLUMNS = (
+    "id, user_id, title, description, completed, created_at, updated_at, version, due_date, due_at, priority, tags"
+)
+FIELDS = tuple(COLUMNS.split(", "))
 LIST_TASKS = f"""
 SELECT total.total, page.*
 FROM (SELECT count(*) AS total FROM tasks WHERE user_id = %(user_id)s) AS total
@@ -49,15 +53,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-@app.exception_handler(HTTPError)
 def _http_error(error: HTTPError) -> Response[str]:
     return Response(error.status, "application/json", _dumps({"detail": error.detail}), error.headers)
 
 
-@app.exception_handler(psycopg.OperationalError)
 def _database_unavailable(_: psycopg.OperationalError) -> Response[str]:
     body = _dumps({"detail": "Database unavailable, try again shortly"})
     return Response(503, "application/json", body, {"Retry-After": "5"})
+
+
+# Registered by call: Powertools' decorator is untyped, and would make these untyped for mypy.
+app.exception_handler(HTTPError)(_http_error)
+app.exception_handler(psycopg.OperationalError)(_database_unavailable)
 
 
 # The environment's one connection: opened on first use, kept across warm invocations.
@@ -84,14 +91,15 @@ def _query(statement: str, params: dict[str, Any] | None = None) -> list[Row]:
 
 
 def _authorize(user_id: str) -> None:
-    """Return if the bearer token is valid and names `user_id`; else 401 or 403, worded as ours."""
+    """Pass if the bearer token is valid and its subject is `user_id`; else 401 or 403, worded as ours."""
     scheme, _, token = (app.current_event.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise HTTPError(401, "Not authenticated", {"WWW-Authenticate": "Bearer"})
     audience = os.environ.get("JWT_AUDIENCE") or None  # unset, as ours: `aud` is not checked
     try:
         claims = jwt.decode(
-            token.strip(),
+            token,
             os.environ["SECRET_KEY"],
             algorithms=["HS256"],
             issuer=os.environ.get("JWT_ISSUER") or None,
@@ -122,7 +130,7 @@ def _json_value(value: Any) -> Any:
 
 def _task(row: Row) -> Row:
     """A task as `TaskPublic` writes it: its columns in order, instants in UTC with `Z`."""
-    return {name: _json_value(row[name]) for name in COLUMNS.split(", ")}
+    return {name: _json_value(row[name]) for name in FIELDS}
 
 
 @app.get("/health")
