@@ -12,11 +12,13 @@ import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,6 +26,16 @@ from localdev.database import ROOT, migrate, start_embedded_postgres
 from localdev.routing import Route, load_cors, load_routes, resolve
 
 DATA = ROOT / ".data"
+
+
+class DevServerSettings(BaseSettings):
+    """`make dev`'s own settings (the functions' are todo_common.settings)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Like Lambda, a worker serves one request at a time; several serve requests side by side.
+    DEV_WORKERS: Annotated[int, Field(ge=1, le=64)] = 4
 
 
 def prepare_environment(data: Path = DATA, *, database: bool = True) -> None:
@@ -116,17 +128,17 @@ def main() -> None:
     settings = get_settings()
     assert settings.DATABASE_URL is not None
     migrate(settings.DATABASE_URL.get_secret_value())
-    origin = f"http://127.0.0.1:{settings.PORT}"
+    server = DevServerSettings()
+    origin = f"http://127.0.0.1:{server.PORT}"
     print(f"Todo API on {origin}  (docs: {origin}/docs, MCP: {origin}/mcp)")
     # Like Lambda, a worker serves one request at a time on its own database connection; several
     # workers serve requests side by side, so a slow chat turn or a lock wait stalls only its own.
-    workers = int(os.environ.get("DEV_WORKERS", "4"))
     uvicorn.run(
         "localdev.server:local_app",
         factory=True,
-        workers=workers,
+        workers=server.DEV_WORKERS,
         host="127.0.0.1",
-        port=settings.PORT,
+        port=server.PORT,
         log_level="info",
     )
 

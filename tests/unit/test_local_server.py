@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from conftest import User
 from localdev.routing import load_routes
-from localdev.server import TemplateRouter, local_app, prepare_environment
+from localdev.server import DevServerSettings, TemplateRouter, local_app, prepare_environment
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,11 @@ def test_local_server_lets_the_frontend_read_what_the_template_exposes(user: Use
     assert listed.headers["access-control-allow-origin"] == FRONTEND
     assert {"etag", "x-total-count"} <= set(listed.headers["access-control-expose-headers"].lower().split(", "))
     assert "access-control-allow-origin" not in foreign.headers
+
+
+@pytest.mark.parametrize(("name", "value"), [("PORT", "70000"), ("PORT", "0"), ("DEV_WORKERS", "0")])
+def test_the_dev_server_refuses_impossible_settings(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValueError, match=name):
+        DevServerSettings()

@@ -45,7 +45,6 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BETTER_AUTH_SECRET", "x" * 31),
         ("BCRYPT_ROUNDS", "3"),
         ("ALGORITHM", "none"),
-        ("PORT", "70000"),
     ],
 )
 def test_settings_refuse_unsafe_values(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

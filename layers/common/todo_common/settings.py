@@ -21,6 +21,8 @@ class Settings(BaseSettings):
 
     DATABASE_URL: SecretStr | None = None
     SECRET_KEY: SecretStr | None = None
+    # Accepted for existing .env files; HS256 is the only algorithm for SECRET_KEY's tokens, so any
+    # other value stops the function at start rather than being silently ignored.
     ALGORITHM: str = "HS256"
     ACCESS_TOKEN_EXPIRE_MINUTES: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = 30
     BETTER_AUTH_SECRET: SecretStr | None = None
@@ -42,7 +44,6 @@ class Settings(BaseSettings):
     MCP_RESOURCE_URL: str | None = None
     # Where MCP clients get tokens (RFC 9728 `authorization_servers`); unset: JWT_ISSUER, if set.
     MCP_AUTHORIZATION_SERVERS: Annotated[list[str], NoDecode] = []
-    PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
     BCRYPT_ROUNDS: Annotated[int, Field(ge=4, le=31)] = 12
     # Login protection (auth_api.limiter): free failures per account from one address, and per
     # address across accounts; then each further failure blocks for twice as long as the last,
