@@ -10,7 +10,6 @@ import io
 import logging
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,39 +17,12 @@ from typing import Any
 import pgserver
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy.engine import URL, make_url
 
 from localdev.database import migrate
 from localdev.fake_llm import ScriptedModel
 from localdev.pgproxy import CountingProxy
-from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer, hs256_token, new_user_id
-
-
-class Database:
-    """The run's database: its direct URL, and the proxied one the application uses."""
-
-    def __init__(self, server_url: str) -> None:
-        self.name = f"todo_test_{uuid.uuid4().hex[:12]}"
-        self.server_url = server_url
-        server = make_url(server_url)
-        self.url = _render(server.set(database=self.name))
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        params = conninfo_to_dict(self.url)
-        host, port = str(params.get("host") or "localhost"), int(params.get("port") or 5432)
-        self.proxy = CountingProxy(f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port))
-        query = {k: v for k, v in server.query.items() if k not in ("host", "port", "sslmode")}
-        proxied = server.set(database=self.name, host="127.0.0.1", port=self.proxy.port, query=query)
-        self.app_url = _render(proxied.update_query_dict({"sslmode": "disable"}))
-
-    def drop(self) -> None:
-        with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def _render(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
+from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer, User
+from support.database import Database
 
 
 class _Run:
@@ -140,14 +112,6 @@ def db(database: Database) -> Iterator[psycopg.Connection[Any]]:
     """A direct connection to the test database, beside the application's (not counted)."""
     with psycopg.connect(database.url, autocommit=True) as conn:
         yield conn
-
-
-class User:
-    """A fresh user id (tests never share users, so they never see each other's tasks) and a token."""
-
-    def __init__(self) -> None:
-        self.id = new_user_id()
-        self.token = hs256_token(self.id)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from conftest import User
 from localdev.events import Response, call
+from support.auth import User
 
 JSON = {"content-type": "application/json"}
 MIB = 1024 * 1024

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from chat_api.model_client import MAX_ATTEMPTS
-from conftest import User
 from localdev.events import LambdaContext, Response, call, http_event, invoke
 from localdev.fake_llm import ScriptedModel, cut_off, error, garbled, slow, text, tool_calls
+from support.auth import User
 
 
 def chat(

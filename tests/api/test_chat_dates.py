@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import User
 from localdev.events import Response, call
 from localdev.fake_llm import ScriptedModel, text, tool_calls
+from support.auth import User
 from support.mcp_messages import call_tool
 
 KIRITIMATI, PAGO_PAGO = "Pacific/Kiritimati", "Pacific/Pago_Pago"

@@ -7,9 +7,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import User
 from localdev.events import Response, call
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 
 
 def create(user: User, title: str = "draft") -> Response:

@@ -8,10 +8,10 @@ import psycopg
 import pytest
 from sqlmodel import Session
 
-from conftest import User
 from localdev.events import Response, call
 from localdev.fake_llm import ScriptedModel, error, text, tool_calls
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 from todo_common import tasks
 from todo_common.db import create_db_engine
 from todo_common.idempotency import PURGE_BATCH, keyed

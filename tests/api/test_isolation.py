@@ -6,10 +6,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import User
 from localdev.events import call
 from localdev.fake_llm import ScriptedModel, text, tool_calls
 from localdev.routing import load_routes
+from support.auth import User
 from support.mcp_messages import NO_TASKS, call_tool
 
 USER_ROUTES = [route for route in load_routes() if "{user_id}" in route.path]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
-from conftest import User
 from localdev.events import call, http_event, invoke
+from support.auth import User
 from todo_common import tasks
 
 

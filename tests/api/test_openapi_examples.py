@@ -6,8 +6,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import User
 from localdev.events import call
+from support.auth import User
 
 TASKS = "/api/{user_id}/tasks"
 TASK = "/api/{user_id}/tasks/{task_id}"

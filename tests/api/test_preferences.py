@@ -5,9 +5,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import User
 from localdev.events import call
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 
 
 def preferences_url(user: User) -> str:

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, urlsplit
 import psycopg
 import pytest
 
-from conftest import User
 from localdev.events import Response, call
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 from support.mcp_messages import call_tool
 
 SORTS = ["created_at", "updated_at", "title", "id", "due", "priority"]

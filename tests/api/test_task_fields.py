@@ -5,8 +5,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import User
 from localdev.events import Response, call
+from support.auth import User
 
 
 def create(user: User, **fields: Any) -> Response:

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import User
 from localdev.events import call
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14
 BAKER_ISLAND = "Etc/GMT+12"  # UTC-12 (the sign is POSIX's)

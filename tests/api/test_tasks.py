@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from conftest import User
 from localdev.events import Response, call
+from support.auth import User
 
 
 def create(user: User, title: str = "Buy groceries", **fields: Any) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import User
 from localdev.events import call
+from support.auth import User
 from todo_common.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 
 # Text as people and hostile clients send it: combining marks, emoji, right-to-left scripts, control

@@ -18,13 +18,13 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from conftest import Database
 from localdev.events import call, http_event
 from localdev.fake_llm import ScriptedModel, text
 from localdev.lambda_runner import run_in_fresh_process
 from localdev.requirements import RUNTIME_PROVIDED
 from localdev.x86_build import build_x86_64, install_lambda_runtime
 from support.auth import AUDIENCE, ISSUER, SECRET_KEY, hs256_token, new_user_id
+from support.database import Database
 from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION
 
 FUNCTIONS = {

@@ -5,8 +5,8 @@ import subprocess
 import sys
 from typing import Any
 
-from conftest import User
 from localdev.fake_llm import ScriptedModel, text
+from support.auth import User
 from support.source_env import ROOT, source_env
 
 

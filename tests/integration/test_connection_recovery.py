@@ -13,10 +13,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import User
 from localdev.events import call, http_event
 from localdev.lambda_runner import run_in_fresh_process
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 from support.mcp_messages import call_tool
 from support.source_env import source_env
 from todo_common.db import get_engine

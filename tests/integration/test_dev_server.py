@@ -16,9 +16,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import Database, User
 from localdev.database import ROOT
 from localdev.fake_llm import ScriptedModel, text
+from support.auth import User
+from support.database import Database
 from support.source_env import source_env
 
 WORKERS = 2

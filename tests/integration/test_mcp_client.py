@@ -17,10 +17,9 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import User
 from localdev.routing import load_routes
 from localdev.server import TemplateRouter
-from support.auth import JwksServer, SigningKey, new_user_id
+from support.auth import JwksServer, SigningKey, User, new_user_id
 from support.mcp_messages import HANDSHAKE_VERSION, MODERN_VERSION
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import todo_common.models  # noqa: F401 - registers the tables
-from conftest import Database
 from localdev.database import alembic_config, migrate
+from support.database import Database
 from todo_common.settings import sqlalchemy_url
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from conftest import User
 from localdev.events import call
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 from support.mcp_messages import call_tool, initialize, mcp_post
 
 

@@ -12,9 +12,9 @@ import pytest
 import snapshot_restore_py
 from sqlalchemy.pool import QueuePool
 
-from conftest import User
 from localdev.events import call
 from localdev.pgproxy import CountingProxy
+from support.auth import User
 from todo_common import settings
 from todo_common.db import get_engine
 from todo_common.security import get_verifier

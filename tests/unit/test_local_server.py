@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import User
 from localdev.routing import load_routes
 from localdev.server import DevServerSettings, TemplateRouter, local_app, prepare_environment
+from support.auth import User
 
 
 @pytest.fixture(scope="module")
