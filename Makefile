@@ -9,7 +9,11 @@ SAM_CLI := aws-sam-cli==1.170.0
 SAM := $(UV) tool run --from $(SAM_CLI) sam
 export UV_PYTHON_DOWNLOADS ?= never
 export SAM_CLI_TELEMETRY := 0
-export PYTHONPATH := layers/common:functions/auth:functions/chat:functions/mcp:functions/tasks:.
+# The source roots (the layer, each function, the repository, tests/) are listed once, as pytest's
+# pythonpath in pyproject.toml; the commands here and mypy read them from there.
+SOURCE_ROOTS := $(shell python3 -c 'import tomllib; print(" ".join(tomllib.load(open("$(ROOT)/pyproject.toml", "rb"))["tool"]["pytest"]["ini_options"]["pythonpath"]))')
+export PYTHONPATH := $(subst $(eval) ,:,$(SOURCE_ROOTS))
+export MYPYPATH := $(PYTHONPATH)
 export PATH := $(abspath $(dir $(UV))):$(PATH)
 
 .PHONY: dev test test-fast lint format check migrate validate build requirements token bench clean
@@ -26,7 +30,7 @@ test-fast: .venv/.synced ## The edit-run loop: everything but the build tier (te
 lint: .venv/.synced ## ruff and mypy
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy layers/common functions/auth functions/chat functions/mcp functions/tasks localdev migrations tests bench
+	$(UV) run --no-sync mypy $(filter-out .,$(SOURCE_ROOTS)) localdev migrations bench
 
 format: .venv/.synced
 	$(UV) run --no-sync ruff check --fix .

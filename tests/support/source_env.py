@@ -1,10 +1,11 @@
 """The environment for running the source tree in a subprocess, with the same import paths as pytest."""
 
 import os
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_PATHS = ["layers/common", "functions/auth", "functions/chat", "functions/mcp", "functions/tasks", ".", "tests"]
+SOURCE_PATHS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
 
 
 def source_env() -> dict[str, str]:
