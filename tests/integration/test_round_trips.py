@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from localdev.events import call
+from localdev.fake_llm import Reply, ScriptedModel, text, tool_calls
 from localdev.pgproxy import CountingProxy
 from support.auth import User
 from support.mcp_messages import call_tool, initialize, mcp_post
@@ -116,3 +117,27 @@ def test_mcp_handshake_and_tool_listing_reach_no_database(user: User, proxy: Cou
     mcp_post(user.token, "tools/list")
 
     assert proxy.round_trips == []
+
+
+def test_a_chat_message_costs_a_few_round_trips_plus_two_per_tool_call(
+    user: User, proxy: CountingProxy, model: ScriptedModel
+) -> None:
+    def trips(*replies: Reply, conversation: int | None = None) -> tuple[int, int]:
+        model.script(*replies)
+        proxy.reset()
+        body = {"message": "go"} | ({} if conversation is None else {"conversation_id": conversation})
+        response = call("POST", f"/api/{user.id}/chat", token=user.token, json_body=body)
+        assert response.status == 200, response.body
+        return len(proxy.round_trips), response.json()["conversation_id"]
+
+    # A new conversation: it is created (with the user's time zone read alongside), the message
+    # and the reply are stored; it has no history to read.
+    new, conversation = trips(text("Hi."))
+    # Continuing: the conversation (and time zone), its history, the message, the reply.
+    continued, _ = trips(text("Hi again."), conversation=conversation)
+    # Each tool call: its own statement, and its record.
+    with_two_tools, _ = trips(
+        tool_calls(("add_task", {"title": "a"}), ("list_tasks", {})), text("Done."), conversation=conversation
+    )
+
+    assert (new, continued, with_two_tools) == (3, 4, 8)

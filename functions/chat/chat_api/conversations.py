@@ -8,6 +8,7 @@ from sqlmodel import Session, col
 
 from todo_common.errors import NotFoundError
 from todo_common.models import Conversation, Message
+from todo_common.preferences import timezone_of
 
 TITLE_LENGTH = 80
 MAX_TOOL_NOTE_RESULT = 1000  # characters of a past tool result sent back to the model
@@ -18,21 +19,24 @@ class ConversationNotFound(NotFoundError):
         super().__init__("Conversation not found")
 
 
-def create_conversation(session: Session, user_id: str, first_message: str) -> Conversation:
+def create_conversation(session: Session, user_id: str, first_message: str) -> tuple[Conversation, str]:
+    """A new conversation, and the user's time zone (read in the same statement)."""
     title = first_message if len(first_message) <= TITLE_LENGTH else first_message[: TITLE_LENGTH - 1] + "…"
-    conversation: Conversation = session.scalars(
-        insert(Conversation).values(user_id=user_id, title=title).returning(Conversation)
-    ).one()
-    return conversation
+    statement = insert(Conversation).values(user_id=user_id, title=title).returning(Conversation, timezone_of(user_id))
+    conversation, zone = session.execute(statement).one()
+    return conversation, zone
 
 
-def get_conversation(session: Session, user_id: str, conversation_id: int) -> Conversation:
-    conversation = session.scalars(
-        select(Conversation).where(col(Conversation.id) == conversation_id, col(Conversation.user_id) == user_id)
+def get_conversation(session: Session, user_id: str, conversation_id: int) -> tuple[Conversation, str]:
+    """The user's conversation, and their time zone (read in the same statement)."""
+    row = session.execute(
+        select(Conversation, timezone_of(user_id)).where(
+            col(Conversation.id) == conversation_id, col(Conversation.user_id) == user_id
+        )
     ).one_or_none()
-    if conversation is None:
+    if row is None:
         raise ConversationNotFound()
-    return conversation
+    return row[0], row[1]
 
 
 def list_conversations(session: Session, user_id: str, limit: int) -> list[Conversation]:

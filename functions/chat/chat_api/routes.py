@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel
 from chat_api import conversations
 from chat_api.loop import ToolRun, TurnTimedOut, run_turn
 from chat_api.model_client import InvalidModelResponse, model_client, model_failure
-from todo_common import idempotency, preferences
+from todo_common import idempotency
 from todo_common.db import SessionDep
 from todo_common.errors import (
     DATABASE_UNAVAILABLE,
@@ -166,12 +166,13 @@ def _turn(
 ) -> ChatResponse:
     settings = get_settings()
     deadline = _deadline(request, settings)
+    history: list[dict[str, Any]] = []  # a new conversation has none to read
     if data.conversation_id is None:
         on_change()
-        conversation = conversations.create_conversation(session, owner, data.message)
+        conversation, preferred_zone = conversations.create_conversation(session, owner, data.message)
     else:
-        conversation = conversations.get_conversation(session, owner, data.conversation_id)
-    history = conversations.recent_history(session, conversation, settings.CHAT_HISTORY_TURNS)
+        conversation, preferred_zone = conversations.get_conversation(session, owner, data.conversation_id)
+        history = conversations.recent_history(session, conversation, settings.CHAT_HISTORY_TURNS)
     on_change()
     turn_id = conversations.add_message(session, conversation, "user", data.message)
 
@@ -183,7 +184,7 @@ def _turn(
             client,
             settings.LLM_MODEL,
             [*history, {"role": "user", "content": data.message}],
-            time_zone=data.timezone or preferences.get_timezone(session, owner),
+            time_zone=data.timezone or preferred_zone,
             session=session,
             user_id=owner,
             deadline=deadline,

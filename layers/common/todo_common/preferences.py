@@ -3,6 +3,8 @@
 One statement each: a read, or an upsert that returns what was stored.
 """
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
@@ -12,9 +14,15 @@ from todo_common.models import UserPreferences
 DEFAULT_TIMEZONE = "UTC"
 
 
+def timezone_of(user_id: str) -> Any:
+    """The user's time zone as an SQL expression, to read along with another statement."""
+    stored = select(col(UserPreferences.timezone)).where(col(UserPreferences.user_id) == user_id)
+    return func.coalesce(stored.scalar_subquery(), DEFAULT_TIMEZONE)
+
+
 def get_timezone(session: Session, user_id: str) -> str:
-    stored = session.scalar(select(col(UserPreferences.timezone)).where(col(UserPreferences.user_id) == user_id))
-    return stored or DEFAULT_TIMEZONE
+    zone: str = session.execute(select(timezone_of(user_id))).scalar_one()
+    return zone
 
 
 def set_timezone(session: Session, user_id: str, timezone: str) -> str:

@@ -50,10 +50,9 @@ from todo_common.models import (
     TaskCreate,
     TaskPatch,
     TaskReplace,
-    UserPreferences,
 )
 from todo_common.observability import count
-from todo_common.preferences import DEFAULT_TIMEZONE
+from todo_common.preferences import timezone_of
 
 TaskStatus = Literal["all", "pending", "completed"]
 SortField = Literal["created_at", "updated_at", "title", "id", "due", "priority"]
@@ -235,10 +234,7 @@ def list_tasks(session: Session, user_id: str, query: TaskQuery) -> TaskPage:
     costs what the first one does); with `offset`, after that many tasks. The tasks are plain
     dicts of their columns: a page is only read, and ORM objects for it cost more than the query.
     """
-    zone = func.coalesce(
-        select(col(UserPreferences.timezone)).where(col(UserPreferences.user_id) == user_id).scalar_subquery(),
-        DEFAULT_TIMEZONE,
-    )
+    zone = timezone_of(user_id)
     conditions = [col(Task.user_id) == user_id, *_filters(query, zone)]
     sort_key = _sort_key(query.sort, zone)
     bound = query.binding()
