@@ -3,9 +3,11 @@
 SHELL := /bin/bash
 # The repository root, wherever make runs (`sam build` runs the build-* targets in a scratch folder).
 ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
-UV := $(shell command -v uv 2>/dev/null || echo $(ROOT)/.tools/bin/uv)
+# The tool versions, written here only: the workflows run these targets and install neither tool.
 UV_VERSION := 0.13.9
 SAM_CLI := aws-sam-cli==1.170.0
+# uv from PATH when it is the pinned version, else the pinned one installed into .tools/.
+UV := $(or $(shell uv --version 2>/dev/null | grep -q '^uv $(UV_VERSION)\b' && command -v uv),$(ROOT)/.tools/bin/uv)
 SAM := $(UV) tool run --from $(SAM_CLI) sam
 export UV_PYTHON_DOWNLOADS ?= never
 export SAM_CLI_TELEMETRY := 0
@@ -16,16 +18,21 @@ export PYTHONPATH := $(subst $(eval) ,:,$(SOURCE_ROOTS))
 export MYPYPATH := $(PYTHONPATH)
 export PATH := $(abspath $(dir $(UV))):$(PATH)
 
-.PHONY: dev test test-fast lint format check migrate validate build requirements token bench clean
+.PHONY: dev test test-fast lint format check migrate validate build deploy requirements token bench clean
 
 dev: .venv/.synced ## Run the API on http://127.0.0.1:$PORT (default 8000) with the embedded Postgres
 	$(UV) run --no-sync python -m localdev.server
 
+# In parallel (pytest-xdist), a file to a worker: a file's module and session fixtures (a dev
+# server, a sam build) are made once. TEST_WORKERS=0 runs in this process (for a debugger).
+TEST_WORKERS ?= auto
+PYTEST := $(UV) run --no-sync pytest --numprocesses $(TEST_WORKERS) --dist loadfile
+
 test: .venv/.synced ## Run the whole test suite against real Postgres
-	$(UV) run --no-sync pytest
+	$(PYTEST)
 
 test-fast: .venv/.synced ## The edit-run loop: everything but the build tier (tests/build)
-	$(UV) run --no-sync pytest -m "not build"
+	$(PYTEST) -m "not build"
 
 lint: .venv/.synced ## ruff and mypy
 	$(UV) run --no-sync ruff check .
@@ -36,19 +43,26 @@ format: .venv/.synced
 	$(UV) run --no-sync ruff check --fix .
 	$(UV) run --no-sync ruff format .
 
-check: lint test build ## Everything CI checks (the tests validate the template)
+check: lint test ## Everything CI checks (the tests validate the template and build it)
 
 migrate: .venv/.synced ## Apply the migrations to DATABASE_URL
 	$(UV) run --no-sync alembic upgrade head
 
-validate: $(UV) ## sam validate --lint
+validate: $(UV) ## sam validate --lint, and cfn-lint itself (which fails on warnings too)
 	$(SAM) validate --lint
+	$(UV) tool run --quiet --from $(SAM_CLI) cfn-lint template.yaml
 
 BUILD_DIR ?= .aws-sam/build
 SAM_BUILD_FLAGS ?=
 
 build: $(UV) ## sam build: the layer and each function, as build-CommonLayer and build-%Function below make them
 	$(SAM) build --build-dir $(BUILD_DIR) $(SAM_BUILD_FLAGS)
+
+CONFIG_ENV ?= dev
+SAM_DEPLOY_FLAGS ?=
+
+deploy: $(UV) ## sam deploy the stack of samconfig.toml's CONFIG_ENV (dev or prod), as built by make build
+	$(SAM) deploy --config-env $(CONFIG_ENV) --no-fail-on-empty-changeset $(SAM_DEPLOY_FLAGS)
 
 # `sam build` (and so `make build`, `sam local invoke` and CI) runs these, as template.yaml's
 # `BuildMethod: makefile` asks, in a scratch copy of the resource's code folder with ARTIFACTS_DIR
@@ -89,9 +103,10 @@ token: .venv/.synced ## Print a token for USER (default: dev-user) signed with t
 	$(UV) sync --locked
 	@touch $@
 
-$(ROOT)/.tools/bin/uv:
+$(ROOT)/.tools/bin/uv: $(ROOT)/Makefile
 	python3 -m venv $(ROOT)/.tools
 	$(ROOT)/.tools/bin/pip install --quiet uv==$(UV_VERSION)
+	@touch $@
 
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -34,10 +34,10 @@ from bench import results
 from bench.environment import SECRET_KEY, token_for
 from bench.peers.build import build_resolver_peer, build_single_function
 from bench.sizes import megabytes, sizes
+from localdev.builds import build_stack, install_lambda_runtime
 from localdev.database import migrate
 from localdev.events import http_event
 from localdev.lambda_runner import run_in_fresh_process
-from localdev.x86_build import build_x86_64, install_lambda_runtime
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 PYTHON = getattr(sys, "_base_executable", sys.executable)
@@ -112,7 +112,7 @@ def database() -> str:
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="todo-bench-cold-"))
     print("building: sam build (x86_64), the peers, the runtime's boto3 ...", flush=True)
-    build = build_x86_64(work / "sam")
+    build = build_stack(work / "sam", "x86_64")
     bare = without_bytecode(build, work / "no-bytecode")
     single = build_single_function(work / "single")
     peer = build_resolver_peer(work / "peer")

@@ -34,9 +34,9 @@ def main() -> None:
     if len(sys.argv) > 1:
         build = Path(sys.argv[1])
     else:
-        from localdev.x86_build import build_x86_64
+        from localdev.builds import build_stack
 
-        build = build_x86_64(Path(tempfile.mkdtemp(prefix="todo-bench-sizes-")))
+        build = build_stack(Path(tempfile.mkdtemp(prefix="todo-bench-sizes-")))
     print(f"{'artifact':<16}{'unzipped':>12}{'zipped':>12}")
     for resource, (unzipped, zipped) in sizes(build).items():
         print(f"{resource:<16}{megabytes(unzipped):>12}{megabytes(zipped):>12}")

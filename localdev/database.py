@@ -8,6 +8,7 @@ import psutil
 from alembic import command
 from alembic.config import Config
 
+from localdev import ROOT
 from todo_common.settings import sqlalchemy_url
 
 with warnings.catch_warnings():
@@ -15,8 +16,6 @@ with warnings.catch_warnings():
     # containers, root shells) it falls back to /tmp, and says so as it is imported.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_embedded_postgres(pgdata: Path) -> str:

@@ -8,13 +8,13 @@ import base64
 import importlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from localdev import ROOT
 from localdev.routing import Route, load_routes, resolve
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+EVENTS = ROOT / "events"
 ROUTES = load_routes()
 
 

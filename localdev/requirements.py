@@ -8,14 +8,13 @@ Neither lists what Lambda's Python runtime already provides (the AWS SDK and wha
 lists are complete: the build installs them with `--no-deps`.
 """
 
-import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-UV = shutil.which("uv") or str(ROOT / ".tools/bin/uv")
+from localdev import ROOT, UV
+
 # In Lambda's Python runtimes beside the runtime itself: boto3 and its dependencies.
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 EXPORT = ["export", "--frozen", "--no-hashes", "--no-emit-project", "--no-annotate", "--no-header"]

@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+from localdev import ROOT
+
+TEMPLATE = ROOT / "template.yaml"
 
 
 class _TemplateLoader(yaml.SafeLoader):

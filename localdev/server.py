@@ -22,7 +22,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from localdev.database import ROOT, migrate, start_embedded_postgres
+from localdev import ROOT
+from localdev.database import migrate, start_embedded_postgres
 from localdev.routing import Route, load_cors, load_routes, resolve
 
 DATA = ROOT / ".data"

@@ -1,9 +1,11 @@
-"""One Postgres per test run, a fresh database migrated with Alembic, and the application's
-configuration, all set before any application module is imported (the engine is made at import).
+"""One Postgres per test run, a fresh database migrated with Alembic for each test process, and the
+application's configuration, all set before any application module is imported.
 
 `TEST_DATABASE_URL` points the run at an existing server (a fresh database is created in it);
-otherwise an embedded Postgres is started for the run. The application reaches the database
-through a counting proxy (localdev/pgproxy.py) so that tests can see every round trip.
+otherwise an embedded Postgres is started for the run. Under pytest-xdist (`make test` runs the
+suite in parallel) the controller starts that server once and each worker makes its own database in
+it, so the workers never see each other's rows or connections. The application reaches the
+database through a counting proxy (localdev/pgproxy.py) so that tests can see every round trip.
 """
 
 import io
@@ -21,8 +23,9 @@ import pytest
 from localdev.database import migrate
 from localdev.fake_llm import ScriptedModel
 from localdev.pgproxy import CountingProxy
-from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer, User
+from support.auth import AUDIENCE, BETTER_AUTH_SECRET, ISSUER, SECRET_KEY, JwksServer
 from support.database import Database
+from support.users import User
 
 
 class _Run:
@@ -41,6 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not server_url:
         pgdata = tempfile.mkdtemp(prefix="todo-test-pg-")
         server_url = pgserver.get_server(pgdata, cleanup_mode="delete").get_uri()
+    if _is_xdist_controller(config):
+        # The workers inherit the environment: one server for all of them.
+        os.environ["TEST_DATABASE_URL"] = server_url
+        return
     database = Database(server_url)
     migrate(database.url)
     jwks = JwksServer()
@@ -68,11 +75,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/build is the slow tier (sam build and validate, cfn-lint, zizmor)."""
+    """Everything under tests/build is the slow tier (sam build and validate, cfn-lint, zizmor).
+
+    Schemathesis gives every operation's test the same node id under pytest 9.2 (the operation is in
+    the test's name, not in its id). pytest-xdist hands out tests by id and `--lf` reruns them by
+    id, so the operation goes into the id here, as a parameter would.
+    """
     build = Path(__file__).parent / "build"
     for item in items:
         if build in item.path.parents:
             item.add_marker(pytest.mark.build)
+        if isinstance(item, pytest.Function) and item.parent and item.id.params is None and item.name.endswith("]"):
+            operation = item.name.removeprefix(item.originalname)[1:-1]
+            item._id = item.parent.id.child(item.originalname).with_params(operation)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """The process that hands tests to pytest-xdist's workers and runs none itself."""
+    return not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

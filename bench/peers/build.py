@@ -14,7 +14,8 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from localdev.requirements import EXPORT, ROOT, RUNTIME_PROVIDED, UV
+from localdev import ROOT, UV
+from localdev.requirements import EXPORT, RUNTIME_PROVIDED
 
 HERE = Path(__file__).resolve().parent
 PLATFORM = ["--python-platform", "x86_64-manylinux_2_34", "--python-version", "3.12"]

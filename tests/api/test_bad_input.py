@@ -6,38 +6,16 @@ from typing import Any
 import pytest
 
 from localdev.events import Response, call
-from support.auth import User
+from support.users import User
 
 JSON = {"content-type": "application/json"}
 MIB = 1024 * 1024
 BIGINT_MAX = 2**63 - 1
 
 
-def _tasks_path(user: User) -> str:
-    return f"/api/{user.id}/tasks"
-
-
-def _task_path(user: User, task_id: int | str) -> str:
-    return f"/api/{user.id}/tasks/{task_id}"
-
-
-def _create_task(user: User, **fields: Any) -> dict[str, Any]:
-    response = call("POST", _tasks_path(user), token=user.token, json_body={"title": "Seed task", **fields})
-    assert response.status == 201, response.body
-    task: dict[str, Any] = response.json()
-    return task
-
-
-def _get_task(user: User, task_id: int) -> dict[str, Any]:
-    response = call("GET", _task_path(user, task_id), token=user.token)
-    assert response.status == 200, response.body
-    task: dict[str, Any] = response.json()
-    return task
-
-
 def _listing(user: User) -> tuple[list[dict[str, Any]], str]:
     """The user's whole task list and its X-Total-Count, to compare before and after a refusal."""
-    response = call("GET", _tasks_path(user), token=user.token, query={"limit": 500})
+    response = user.list_tasks(limit=500)
     assert response.status == 200, response.body
     return response.json(), response.headers["x-total-count"]
 
@@ -51,7 +29,7 @@ def _assert_refused(response: Response, status: int) -> None:
 @pytest.fixture
 def task(user: User) -> dict[str, Any]:
     """One existing task of `user`, for the requests that try to change it."""
-    return _create_task(user, title="Existing task", description="Left alone")
+    return user.create_task("Existing task", description="Left alone")
 
 
 # --- Bodies that are not a JSON object ------------------------------------------------------------
@@ -74,7 +52,7 @@ def task(user: User) -> dict[str, Any]:
 def test_create_task_refuses_a_body_that_is_not_a_json_object(user: User, task: dict[str, Any], body: str) -> None:
     before = _listing(user)
 
-    response = call("POST", _tasks_path(user), token=user.token, body=body, headers=JSON)
+    response = call("POST", user.tasks_path, token=user.token, body=body, headers=JSON)
 
     _assert_refused(response, 422)
     assert _listing(user) == before
@@ -87,20 +65,20 @@ def test_create_task_refuses_a_body_that_is_not_a_json_object(user: User, task: 
 def test_update_task_refuses_a_body_that_is_not_a_json_object(
     user: User, task: dict[str, Any], method: str, body: str
 ) -> None:
-    response = call(method, _task_path(user, task["id"]), token=user.token, body=body, headers=JSON)
+    response = call(method, user.task_path(task["id"]), token=user.token, body=body, headers=JSON)
 
     _assert_refused(response, 422)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
 
 
 @pytest.mark.parametrize("body", ['{"completed": ', "[]", '"yes"', "5", "false", "{}", '{"completed": "yes"}'])
 def test_complete_task_refuses_a_body_that_is_not_a_completion_object(
     user: User, task: dict[str, Any], body: str
 ) -> None:
-    response = call("PATCH", f"{_task_path(user, task['id'])}/complete", token=user.token, body=body, headers=JSON)
+    response = call("PATCH", user.task_path(task["id"], "/complete"), token=user.token, body=body, headers=JSON)
 
     _assert_refused(response, 422)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
 
 
 @pytest.mark.parametrize(
@@ -116,7 +94,7 @@ def test_create_task_refuses_an_unparseable_body_without_a_server_error(
 ) -> None:
     before = _listing(user)
 
-    response = call("POST", _tasks_path(user), token=user.token, body=body, headers=JSON)
+    response = call("POST", user.tasks_path, token=user.token, body=body, headers=JSON)
 
     _assert_refused(response, 422)  # like malformed JSON: a body that cannot be read as JSON is invalid input
     assert response.json()["detail"][0]["type"] == "json_invalid"
@@ -142,7 +120,7 @@ WRONG_TYPES = [
 def test_create_task_refuses_wrong_field_types(user: User, task: dict[str, Any], body: dict[str, Any]) -> None:
     before = _listing(user)
 
-    response = call("POST", _tasks_path(user), token=user.token, json_body=body)
+    response = call("POST", user.tasks_path, token=user.token, json_body=body)
 
     _assert_refused(response, 422)
     assert _listing(user) == before
@@ -153,10 +131,10 @@ def test_create_task_refuses_wrong_field_types(user: User, task: dict[str, Any],
 def test_update_task_refuses_wrong_field_types(
     user: User, task: dict[str, Any], method: str, body: dict[str, Any]
 ) -> None:
-    response = call(method, _task_path(user, task["id"]), token=user.token, json_body=body)
+    response = call(method, user.task_path(task["id"]), token=user.token, json_body=body)
 
     _assert_refused(response, 422)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
 
 
 BAD_TEXT = [
@@ -175,7 +153,7 @@ BAD_TEXT = [
 def test_create_task_refuses_bad_text(user: User, task: dict[str, Any], body: dict[str, Any]) -> None:
     before = _listing(user)
 
-    response = call("POST", _tasks_path(user), token=user.token, json_body=body)
+    response = call("POST", user.tasks_path, token=user.token, json_body=body)
 
     _assert_refused(response, 422)
     assert _listing(user) == before
@@ -184,10 +162,10 @@ def test_create_task_refuses_bad_text(user: User, task: dict[str, Any], body: di
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 @pytest.mark.parametrize("body", BAD_TEXT)
 def test_update_task_refuses_bad_text(user: User, task: dict[str, Any], method: str, body: dict[str, Any]) -> None:
-    response = call(method, _task_path(user, task["id"]), token=user.token, json_body=body)
+    response = call(method, user.task_path(task["id"]), token=user.token, json_body=body)
 
     _assert_refused(response, 422)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
 
 
 @pytest.mark.parametrize(
@@ -202,7 +180,7 @@ def test_update_task_refuses_bad_text(user: User, task: dict[str, Any], method: 
 def test_create_task_refuses_text_postgres_cannot_store(user: User, task: dict[str, Any], body: str) -> None:
     before = _listing(user)
 
-    response = call("POST", _tasks_path(user), token=user.token, body=body, headers=JSON)
+    response = call("POST", user.tasks_path, token=user.token, body=body, headers=JSON)
 
     _assert_refused(response, 422)
     assert _listing(user) == before
@@ -211,10 +189,10 @@ def test_create_task_refuses_text_postgres_cannot_store(user: User, task: dict[s
 def test_patch_task_refuses_a_lone_surrogate(user: User, task: dict[str, Any]) -> None:
     body = '{"description": "a\\ud800b"}'
 
-    response = call("PATCH", _task_path(user, task["id"]), token=user.token, body=body, headers=JSON)
+    response = call("PATCH", user.task_path(task["id"]), token=user.token, body=body, headers=JSON)
 
     _assert_refused(response, 422)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
 
 
 @pytest.mark.parametrize(
@@ -226,19 +204,19 @@ def test_patch_task_refuses_a_lone_surrogate(user: User, task: dict[str, Any]) -
     ],
 )
 def test_create_task_accepts_a_title_of_200_characters(user: User, sent: str, stored: str) -> None:
-    response = call("POST", _tasks_path(user), token=user.token, json_body={"title": sent})
+    response = call("POST", user.tasks_path, token=user.token, json_body={"title": sent})
 
     assert response.status == 201, response.body
     assert response.json()["title"] == stored
-    assert _get_task(user, response.json()["id"])["title"] == stored
+    assert user.get_task(response.json()["id"])["title"] == stored
 
 
 @pytest.mark.parametrize("description", ["d" * 1000, "\U0001f600" * 1000], ids=["1000", "1000-astral-characters"])
 def test_create_task_accepts_a_description_of_1000_characters(user: User, description: str) -> None:
-    response = call("POST", _tasks_path(user), token=user.token, json_body={"title": "ok", "description": description})
+    response = call("POST", user.tasks_path, token=user.token, json_body={"title": "ok", "description": description})
 
     assert response.status == 201, response.body
-    assert _get_task(user, response.json()["id"])["description"] == description
+    assert user.get_task(response.json()["id"])["description"] == description
 
 
 # --- PATCH and PUT semantics -----------------------------------------------------------------------
@@ -259,10 +237,10 @@ def test_patch_task_refuses_and_leaves_the_task_unchanged(
 ) -> None:
     before = _listing(user)
 
-    response = call("PATCH", _task_path(user, task["id"]), token=user.token, json_body=body)
+    response = call("PATCH", user.task_path(task["id"]), token=user.token, json_body=body)
 
     _assert_refused(response, 422)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
     assert _listing(user) == before
 
 
@@ -280,10 +258,10 @@ def test_replace_task_refuses_and_leaves_the_task_unchanged(
 ) -> None:
     before = _listing(user)
 
-    response = call("PUT", _task_path(user, task["id"]), token=user.token, json_body=body)
+    response = call("PUT", user.task_path(task["id"]), token=user.token, json_body=body)
 
     _assert_refused(response, 422)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
     assert _listing(user) == before
 
 
@@ -296,14 +274,14 @@ def test_create_task_ignores_ownership_and_id_in_the_body(user: User, other_user
         "updated_at": "2000-01-01T00:00:00Z",
     }
 
-    response = call("POST", _tasks_path(user), token=user.token, json_body=body)
+    response = call("POST", user.tasks_path, token=user.token, json_body=body)
 
     assert response.status == 201, response.body
     created = response.json()
     assert created["user_id"] == user.id
     assert created["id"] != task["id"]
     assert not created["created_at"].startswith("2000-")
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
     tasks, total = _listing(user)
     assert total == "2"
     assert {t["id"] for t in tasks} == {task["id"], created["id"]}
@@ -316,12 +294,12 @@ def test_update_task_ignores_ownership_and_id_in_the_body(
 ) -> None:
     body = {"title": "Renamed", "user_id": other_user.id, "id": task["id"] + 1000}
 
-    response = call(method, _task_path(user, task["id"]), token=user.token, json_body=body)
+    response = call(method, user.task_path(task["id"]), token=user.token, json_body=body)
 
     assert response.status == 200, response.body
     assert response.json()["id"] == task["id"]
     assert response.json()["user_id"] == user.id
-    assert _get_task(user, task["id"])["title"] == "Renamed"
+    assert user.get_task(task["id"])["title"] == "Renamed"
     assert _listing(other_user) == ([], "0")
 
 
@@ -342,7 +320,7 @@ def test_write_task_refuses_a_body_over_1_mib(
     user: User, task: dict[str, Any], method: str, declared_length: str | None
 ) -> None:
     before = _listing(user)
-    path = _tasks_path(user) if method == "POST" else _task_path(user, task["id"])
+    path = user.tasks_path if method == "POST" else user.task_path(task["id"])
     headers = JSON if declared_length is None else {**JSON, "content-length": declared_length}
 
     response = call(method, path, token=user.token, body=_body_of_size(MIB + 1), headers=headers)
@@ -352,7 +330,7 @@ def test_write_task_refuses_a_body_over_1_mib(
 
 
 def test_create_task_reads_a_body_of_exactly_1_mib(user: User) -> None:
-    response = call("POST", _tasks_path(user), token=user.token, body=_body_of_size(MIB), headers=JSON)
+    response = call("POST", user.tasks_path, token=user.token, body=_body_of_size(MIB), headers=JSON)
 
     # Past the size guard: refused by validation (the description is too long), not as too large.
     _assert_refused(response, 422)
@@ -366,10 +344,10 @@ def test_write_task_refuses_a_body_that_is_not_declared_json(
 ) -> None:
     before = _listing(user)
     paths = {
-        "POST": _tasks_path(user),
-        "PUT": _task_path(user, task["id"]),
-        "PATCH": _task_path(user, task["id"]),
-        "PATCH complete": f"{_task_path(user, task['id'])}/complete",
+        "POST": user.tasks_path,
+        "PUT": user.task_path(task["id"]),
+        "PATCH": user.task_path(task["id"]),
+        "PATCH complete": user.task_path(task["id"], "/complete"),
     }
     body = '{"title": "Changed", "completed": true}'
 
@@ -378,14 +356,14 @@ def test_write_task_refuses_a_body_that_is_not_declared_json(
     )
 
     _assert_refused(response, 415)
-    assert _get_task(user, task["id"]) == task
+    assert user.get_task(task["id"]) == task
     assert _listing(user) == before
 
 
 def test_create_task_refuses_a_body_without_a_content_type(user: User, task: dict[str, Any]) -> None:
     before = _listing(user)
 
-    response = call("POST", _tasks_path(user), token=user.token, body='{"title": "No content type"}')
+    response = call("POST", user.tasks_path, token=user.token, body='{"title": "No content type"}')
 
     assert response.status in {415, 422}, response.body
     assert response.json()["detail"]
@@ -397,7 +375,7 @@ def test_create_task_refuses_a_body_without_a_content_type(user: User, task: dic
 )
 def test_create_task_accepts_json_content_types(user: User, content_type: str) -> None:
     response = call(
-        "POST", _tasks_path(user), token=user.token, body='{"title": "Typed"}', headers={"content-type": content_type}
+        "POST", user.tasks_path, token=user.token, body='{"title": "Typed"}', headers={"content-type": content_type}
     )
 
     assert response.status == 201, response.body
@@ -407,10 +385,10 @@ def test_create_task_accepts_json_content_types(user: User, content_type: str) -
 def test_create_task_accepts_a_base64_encoded_body(user: User) -> None:
     body = '{"title": "Caf\u00e9 \U0001f600", "description": "sent as base64"}'.encode()
 
-    response = call("POST", _tasks_path(user), token=user.token, body=body, headers=JSON)
+    response = call("POST", user.tasks_path, token=user.token, body=body, headers=JSON)
 
     assert response.status == 201, response.body
-    stored = _get_task(user, response.json()["id"])
+    stored = user.get_task(response.json()["id"])
     assert (stored["title"], stored["description"]) == ("Caf\u00e9 \U0001f600", "sent as base64")
 
 
@@ -445,7 +423,7 @@ def test_task_route_refuses_an_invalid_task_id(
 ) -> None:
     before = _listing(user)
 
-    response = call(method, f"{_task_path(user, task_id)}{suffix}", token=user.token, json_body=body)
+    response = call(method, user.task_path(task_id, suffix), token=user.token, json_body=body)
 
     _assert_refused(response, 422)
     assert response.json()["detail"][0]["loc"] == ["path", "task_id"]
@@ -458,7 +436,7 @@ def test_task_route_answers_404_for_the_largest_task_id(
 ) -> None:
     before = _listing(user)
 
-    response = call(method, f"{_task_path(user, BIGINT_MAX)}{suffix}", token=user.token, json_body=body)
+    response = call(method, user.task_path(BIGINT_MAX, suffix), token=user.token, json_body=body)
 
     _assert_refused(response, 404)
     assert _listing(user) == before
@@ -491,7 +469,7 @@ def test_task_route_answers_404_for_the_largest_task_id(
     ids=lambda query: "-".join(f"{k}={v!r}"[:30] for k, v in query.items()),
 )
 def test_list_tasks_refuses_invalid_query_parameters(user: User, task: dict[str, Any], query: dict[str, Any]) -> None:
-    response = call("GET", _tasks_path(user), token=user.token, query=query)
+    response = user.list_tasks(**query)
 
     _assert_refused(response, 422)
     assert response.json()["detail"][0]["loc"] == ["query", next(iter(query))]
@@ -499,7 +477,7 @@ def test_list_tasks_refuses_invalid_query_parameters(user: User, task: dict[str,
 
 
 def test_list_tasks_accepts_the_largest_offset(user: User, task: dict[str, Any]) -> None:
-    response = call("GET", _tasks_path(user), token=user.token, query={"offset": BIGINT_MAX, "limit": 500})
+    response = user.list_tasks(offset=BIGINT_MAX, limit=500)
 
     assert response.status == 200, response.body
     assert response.json() == []
@@ -518,9 +496,9 @@ def test_list_tasks_accepts_the_largest_offset(user: User, task: dict[str, Any])
 )
 def test_list_tasks_matches_like_wildcards_literally(user: User, q: str, expected: list[str]) -> None:
     for title in ["100% done", "snake_case", "back\\slash", "plain"]:
-        _create_task(user, title=title)
+        user.create_task(title)
 
-    response = call("GET", _tasks_path(user), token=user.token, query={"q": q})
+    response = user.list_tasks(q=q)
 
     assert response.status == 200, response.body
     assert [t["title"] for t in response.json()] == expected
@@ -552,7 +530,7 @@ MARKER = "ECHO-MARKER-7f3a"
     ],
 )
 def test_validation_error_does_not_echo_the_input(user: User, method: str, suffix: str, kwargs: dict[str, Any]) -> None:
-    response = call(method, f"{_tasks_path(user)}{suffix}", token=user.token, **kwargs)
+    response = call(method, f"{user.tasks_path}{suffix}", token=user.token, **kwargs)
 
     _assert_refused(response, 422)
     assert MARKER not in response.body

@@ -10,7 +10,7 @@ import pytest
 from chat_api.model_client import MAX_ATTEMPTS
 from localdev.events import LambdaContext, Response, call, http_event, invoke
 from localdev.fake_llm import ScriptedModel, cut_off, error, garbled, slow, text, tool_calls
-from support.auth import User
+from support.users import User
 
 
 def chat(
@@ -22,15 +22,8 @@ def chat(
     return invoke(event, route, context)
 
 
-def create_task(user: User, title: str) -> dict[str, Any]:
-    response = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": title})
-    assert response.status == 201
-    task: dict[str, Any] = response.json()
-    return task
-
-
 def tasks_of(user: User) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = call("GET", f"/api/{user.id}/tasks", token=user.token, query={"order": "asc"}).json()
+    tasks: list[dict[str, Any]] = user.list_tasks(order="asc").json()
     return tasks
 
 
@@ -73,8 +66,8 @@ def test_add_task_creates_it_and_the_loop_sends_back_what_gemini_needs(user: Use
 
 
 def test_list_tasks_shows_the_pending_ones(user: User, model: ScriptedModel) -> None:
-    done, pending = create_task(user, "done"), create_task(user, "pending")
-    call("PATCH", f"/api/{user.id}/tasks/{done['id']}/complete", token=user.token)
+    done, pending = user.create_task("done"), user.create_task("pending")
+    call("PATCH", user.task_path(done["id"], "/complete"), token=user.token)
     model.script(tool_calls(("list_tasks", {"status": "pending"})), text("One task is pending."))
 
     response = chat(user, "What's pending?")
@@ -94,8 +87,8 @@ def test_list_tasks_shows_the_pending_ones(user: User, model: ScriptedModel) -> 
 
 
 def test_complete_task_by_name_lists_then_completes_the_match(user: User, model: ScriptedModel) -> None:
-    create_task(user, "Call mom")
-    groceries = create_task(user, "Buy groceries")
+    user.create_task("Call mom")
+    groceries = user.create_task("Buy groceries")
     model.script(
         tool_calls(("list_tasks", {})),
         tool_calls(("complete_task", {"task_id": groceries["id"]})),
@@ -110,7 +103,7 @@ def test_complete_task_by_name_lists_then_completes_the_match(user: User, model:
 
 
 def test_update_task_renames_it(user: User, model: ScriptedModel) -> None:
-    task = create_task(user, "buy groceries")
+    task = user.create_task("buy groceries")
     model.script(
         tool_calls(("update_task", {"task_id": task["id"], "title": "buy organic groceries"})), text("Renamed.")
     )
@@ -122,7 +115,7 @@ def test_update_task_renames_it(user: User, model: ScriptedModel) -> None:
 
 
 def test_delete_task_removes_it(user: User, model: ScriptedModel) -> None:
-    meeting, other = create_task(user, "meeting"), create_task(user, "other")
+    meeting, other = user.create_task("meeting"), user.create_task("other")
     model.script(tool_calls(("delete_task", {"task_id": meeting["id"]})), text("Deleted the meeting task."))
 
     response = chat(user, "Delete the meeting task")
@@ -180,7 +173,7 @@ def test_bad_tool_call_becomes_a_short_error_and_the_turn_goes_on(
 
 
 def test_user_id_in_arguments_is_ignored(user: User, other_user: User, model: ScriptedModel) -> None:
-    theirs = create_task(other_user, "their task")
+    theirs = other_user.create_task("their task")
     model.script(
         tool_calls(
             ("add_task", {"title": "mine", "user_id": other_user.id}),
@@ -379,7 +372,7 @@ def test_history_sent_to_the_model_is_bounded_by_whole_turns(user: User, model: 
 
 def test_history_cuts_long_tool_results_of_past_turns(user: User, model: ScriptedModel) -> None:
     for n in range(60):
-        create_task(user, f"a task with a fairly long title, number {n:02}")
+        user.create_task(f"a task with a fairly long title, number {n:02}")
     model.script(tool_calls(("list_tasks", {})), text("Here they are."))
     conversation_id = chat(user, "List everything").json()["conversation_id"]
     model.reset()
@@ -459,7 +452,7 @@ def test_chat_without_a_key_is_not_configured_but_the_rest_works(user: User) -> 
     assert chat(user, "Hello").status == 503
     assert chat(user, "Hello").json() == {"detail": "chat is not configured"}
     assert call("GET", f"/api/{user.id}/conversations", token=user.token).status == 200
-    assert call("GET", f"/api/{user.id}/tasks", token=user.token).status == 200
+    assert user.list_tasks().status == 200
 
 
 def test_chat_of_another_user_is_forbidden(user: User, other_user: User, model: ScriptedModel) -> None:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from localdev.events import Response, call
 from localdev.fake_llm import ScriptedModel, text, tool_calls
-from support.auth import User
 from support.mcp_messages import call_tool
+from support.users import User
 
 KIRITIMATI, PAGO_PAGO = "Pacific/Kiritimati", "Pacific/Pago_Pago"
 
@@ -29,7 +29,7 @@ def tomorrow_in(zone: str) -> str:
 def test_the_prompt_carries_each_users_own_date_and_tomorrow_lands_on_it(
     user: User, other_user: User, model: ScriptedModel
 ) -> None:
-    call("PUT", f"/api/{user.id}/preferences", token=user.token, json_body={"timezone": KIRITIMATI})
+    call("PUT", user.preferences_path, token=user.token, json_body={"timezone": KIRITIMATI})
     prompts, dues = [], []
     for person, fields, zone in ((user, {}, KIRITIMATI), (other_user, {"timezone": PAGO_PAGO}, PAGO_PAGO)):
         model.reset()
@@ -37,7 +37,7 @@ def test_the_prompt_carries_each_users_own_date_and_tomorrow_lands_on_it(
         model.script(tool_calls(("add_task", {"title": "Call mom", "due": tomorrow_in(zone)})), text("Added."))
         assert chat(person, "Remind me to call mom tomorrow", **fields).status == 200
         prompts.append(system_prompt(model))
-        [task] = call("GET", f"/api/{person.id}/tasks", token=person.token).json()
+        [task] = person.list_tasks().json()
         dues.append(task["due_date"])
 
     for prompt, zone in zip(prompts, (KIRITIMATI, PAGO_PAGO), strict=True):
@@ -53,7 +53,7 @@ def test_the_chat_stores_a_due_instant_priority_and_tags_exactly(user: User, mod
 
     chat(user, "Dentist on Dec 3 at 9:30, important, tag it health")
 
-    [task] = call("GET", f"/api/{user.id}/tasks", token=user.token).json()
+    [task] = user.list_tasks().json()
     assert (task["due_at"], task["due_date"], task["priority"], task["tags"]) == (
         "2026-12-03T08:30:00Z",
         None,
@@ -79,7 +79,7 @@ def test_a_time_without_an_offset_is_a_tool_error_the_model_can_fix(user: User, 
 
 def test_list_tasks_in_the_chat_filters_and_searches(user: User, model: ScriptedModel) -> None:
     for title, fields in [("Pay rent", {"tags": ["home"]}), ("Pay bills", {}), ("Walk", {"tags": ["home"]})]:
-        call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": title, **fields})
+        user.create_task(title, **fields)
     model.script(tool_calls(("list_tasks", {"search": "pay", "tags": ["home"]})), text("One."))
 
     response = chat(user, "Which home tasks are about paying?")
@@ -93,9 +93,9 @@ def test_update_task_moves_the_due_and_clears_it(user: User) -> None:
     ]
 
     call_tool(user.token, "update_task", {"task_id": task_id, "due": "2026-12-02T12:00:00Z", "priority": "low"})
-    moved = call("GET", f"/api/{user.id}/tasks/{task_id}", token=user.token).json()
+    moved = user.get_task(task_id)
     call_tool(user.token, "update_task", {"task_id": task_id, "due": None, "priority": None})
-    cleared = call("GET", f"/api/{user.id}/tasks/{task_id}", token=user.token).json()
+    cleared = user.get_task(task_id)
 
     assert (moved["due_date"], moved["due_at"], moved["priority"]) == (None, "2026-12-02T12:00:00Z", "low")
     assert (cleared["due_date"], cleared["due_at"], cleared["priority"]) == (None, None, None)

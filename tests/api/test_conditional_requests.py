@@ -7,19 +7,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from localdev.events import Response, call
+from localdev.events import call
 from localdev.pgproxy import CountingProxy
-from support.auth import User
-
-
-def create(user: User, title: str = "draft") -> Response:
-    response = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": title})
-    assert response.status == 201
-    return response
-
-
-def task_url(user: User, task_id: int, suffix: str = "") -> str:
-    return f"/api/{user.id}/tasks/{task_id}{suffix}"
+from support.users import User
 
 
 def title_in_db(db: psycopg.Connection[Any], task_id: int) -> tuple[str, int] | None:
@@ -28,12 +18,13 @@ def title_in_db(db: psycopg.Connection[Any], task_id: int) -> tuple[str, int] | 
 
 
 def test_every_change_gives_the_task_a_new_etag(user: User) -> None:
-    created = create(user)
+    created = call("POST", user.tasks_path, token=user.token, json_body={"title": "draft"})
+    assert created.status == 201
     task_id = created.json()["id"]
 
-    patched = call("PATCH", task_url(user, task_id), token=user.token, json_body={"title": "v2"})
-    completed = call("PATCH", task_url(user, task_id, "/complete"), token=user.token)
-    read = call("GET", task_url(user, task_id), token=user.token)
+    patched = call("PATCH", user.task_path(task_id), token=user.token, json_body={"title": "v2"})
+    completed = call("PATCH", user.task_path(task_id, "/complete"), token=user.token)
+    read = call("GET", user.task_path(task_id), token=user.token)
 
     assert created.headers["etag"] == '"1"'
     assert created.json()["version"] == 1
@@ -59,10 +50,10 @@ CHANGE_IDS = ["put", "patch", "complete", "toggle", "delete"]
 def test_a_change_with_the_current_etag_applies(
     user: User, db: psycopg.Connection[Any], method: str, suffix: str, body: Any, status: int
 ) -> None:
-    task_id = create(user).json()["id"]
+    task_id = user.create_task()["id"]
 
     response = call(
-        method, task_url(user, task_id, suffix), token=user.token, json_body=body, headers={"If-Match": '"1"'}
+        method, user.task_path(task_id, suffix), token=user.token, json_body=body, headers={"If-Match": '"1"'}
     )
 
     assert response.status == status
@@ -77,11 +68,11 @@ def test_a_change_with_the_current_etag_applies(
 def test_a_change_with_a_stale_etag_is_refused_with_the_current_task(
     user: User, db: psycopg.Connection[Any], method: str, suffix: str, body: Any, status: int
 ) -> None:
-    task_id = create(user).json()["id"]
-    call("PATCH", task_url(user, task_id), token=user.token, json_body={"title": "someone else's edit"})
+    task_id = user.create_task()["id"]
+    call("PATCH", user.task_path(task_id), token=user.token, json_body={"title": "someone else's edit"})
 
     response = call(
-        method, task_url(user, task_id, suffix), token=user.token, json_body=body, headers={"If-Match": '"1"'}
+        method, user.task_path(task_id, suffix), token=user.token, json_body=body, headers={"If-Match": '"1"'}
     )
 
     assert response.status == 412
@@ -93,14 +84,14 @@ def test_a_change_with_a_stale_etag_is_refused_with_the_current_task(
 
 
 def test_two_clients_editing_the_same_version_lose_nothing(user: User, db: psycopg.Connection[Any]) -> None:
-    task_id = create(user, "Plan trip").json()["id"]
-    alice_saw = bob_saw = call("GET", task_url(user, task_id), token=user.token).headers["etag"]
+    task_id = user.create_task("Plan trip")["id"]
+    alice_saw = bob_saw = call("GET", user.task_path(task_id), token=user.token).headers["etag"]
 
-    alice = call("PATCH", task_url(user, task_id), token=user.token, json_body={"title": "Plan trip to Rome"},
+    alice = call("PATCH", user.task_path(task_id), token=user.token, json_body={"title": "Plan trip to Rome"},
                  headers={"If-Match": alice_saw})  # fmt: skip
-    bob = call("PATCH", task_url(user, task_id), token=user.token, json_body={"description": "by train"},
+    bob = call("PATCH", user.task_path(task_id), token=user.token, json_body={"description": "by train"},
                headers={"If-Match": bob_saw})  # fmt: skip
-    bob_again = call("PATCH", task_url(user, task_id), token=user.token, json_body={"description": "by train"},
+    bob_again = call("PATCH", user.task_path(task_id), token=user.token, json_body={"description": "by train"},
                      headers={"If-Match": bob.headers["etag"]})  # fmt: skip
 
     assert (alice.status, bob.status, bob_again.status) == (200, 412, 200)
@@ -111,13 +102,13 @@ def test_two_clients_editing_the_same_version_lose_nothing(user: User, db: psyco
 def test_a_conditional_change_that_waits_on_a_concurrent_one_is_refused(
     user: User, db: psycopg.Connection[Any]
 ) -> None:
-    task_id = create(user).json()["id"]
+    task_id = user.create_task()["id"]
     with psycopg.connect(db.info.dsn) as other:
         other.execute("UPDATE tasks SET title = 'concurrent', version = version + 1 WHERE id = %s", (task_id,))
         # Commit the concurrent change while the request below waits for its row lock.
         threading.Timer(0.3, other.commit).start()
 
-        response = call("PATCH", task_url(user, task_id), token=user.token, json_body={"title": "mine"},
+        response = call("PATCH", user.task_path(task_id), token=user.token, json_body={"title": "mine"},
                         headers={"If-Match": '"1"'})  # fmt: skip
 
     assert response.status == 412
@@ -137,19 +128,19 @@ def test_a_conditional_change_that_waits_on_a_concurrent_one_is_refused(
     ],
 )
 def test_if_match_forms(user: User, if_match: str, status: int) -> None:
-    task_id = create(user).json()["id"]
+    task_id = user.create_task()["id"]
 
     response = call(
-        "PATCH", task_url(user, task_id), token=user.token, json_body={"title": "x"}, headers={"If-Match": if_match}
+        "PATCH", user.task_path(task_id), token=user.token, json_body={"title": "x"}, headers={"If-Match": if_match}
     )
 
     assert response.status == status
 
 
 def test_if_match_on_a_task_the_user_does_not_have_is_404(user: User, other_user: User) -> None:
-    theirs = create(other_user).json()["id"]
+    theirs = other_user.create_task()["id"]
 
-    response = call("DELETE", task_url(user, theirs), token=user.token, headers={"If-Match": '"1"'})
+    response = call("DELETE", user.task_path(theirs), token=user.token, headers={"If-Match": '"1"'})
 
     assert response.status == 404
     assert "task" not in response.json()  # nothing of the other user's task leaks
@@ -160,9 +151,9 @@ def test_if_match_on_a_task_the_user_does_not_have_is_404(user: User, other_user
 
 @pytest.mark.parametrize(("if_none_match", "status"), [('"1"', 304), ('W/"1"', 304), ("*", 304), ('"2"', 200)])
 def test_if_none_match_on_get(user: User, if_none_match: str, status: int) -> None:
-    task_id = create(user).json()["id"]
+    task_id = user.create_task()["id"]
 
-    response = call("GET", task_url(user, task_id), token=user.token, headers={"If-None-Match": if_none_match})
+    response = call("GET", user.task_path(task_id), token=user.token, headers={"If-None-Match": if_none_match})
 
     assert response.status == status
     assert response.headers["etag"] == '"1"'
@@ -174,10 +165,10 @@ def test_if_none_match_on_get(user: User, if_none_match: str, status: int) -> No
 
 @pytest.mark.parametrize("if_match", ['"1"', '"5"'], ids=["applies", "stale"])
 def test_a_conditional_change_is_one_round_trip(user: User, proxy: CountingProxy, if_match: str) -> None:
-    task_id = create(user).json()["id"]
+    task_id = user.create_task()["id"]
     proxy.reset()
 
-    call("PATCH", task_url(user, task_id), token=user.token, json_body={"title": "x"}, headers={"If-Match": if_match})
+    call("PATCH", user.task_path(task_id), token=user.token, json_body={"title": "x"}, headers={"If-Match": if_match})
 
     [statements] = proxy.round_trips
     assert len(statements) == 1

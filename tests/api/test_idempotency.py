@@ -11,7 +11,7 @@ from sqlmodel import Session
 from localdev.events import Response, call
 from localdev.fake_llm import ScriptedModel, error, text, tool_calls
 from localdev.pgproxy import CountingProxy
-from support.auth import User
+from support.users import User
 from todo_common import tasks
 from todo_common.db import create_db_engine
 from todo_common.idempotency import PURGE_BATCH, keyed
@@ -21,7 +21,7 @@ from todo_common.settings import get_settings
 
 def create(user: User, body: dict[str, Any], key: str | None) -> Response:
     headers = {} if key is None else {"Idempotency-Key": key}
-    return call("POST", f"/api/{user.id}/tasks", token=user.token, json_body=body, headers=headers)
+    return call("POST", user.tasks_path, token=user.token, json_body=body, headers=headers)
 
 
 def titles(db: psycopg.Connection[Any], user_id: str) -> list[str]:
@@ -42,7 +42,7 @@ def test_a_retry_gets_the_first_response_and_creates_nothing(user: User, db: psy
 
 def test_a_retry_gets_the_first_response_even_after_the_task_changed(user: User) -> None:
     first = create(user, {"title": "Pay rent"}, "key-1")
-    call("PATCH", f"/api/{user.id}/tasks/{first.json()['id']}", token=user.token, json_body={"title": "Paid"})
+    call("PATCH", user.task_path(first.json()["id"]), token=user.token, json_body={"title": "Paid"})
 
     retry = create(user, {"title": "Pay rent"}, "key-1")
 
@@ -54,7 +54,7 @@ def test_the_same_request_in_another_encoding_is_the_same_request(user: User, db
 
     retry = call(
         "POST",
-        f"/api/{user.id}/tasks",
+        user.tasks_path,
         token=user.token,
         body='{"completed":false,  "title":"Pay rent"}',
         headers={"Idempotency-Key": "key-1", "content-type": "application/json"},

@@ -9,8 +9,8 @@ import pytest
 from localdev.events import call
 from localdev.fake_llm import ScriptedModel, text, tool_calls
 from localdev.routing import load_routes
-from support.auth import User
 from support.mcp_messages import NO_TASKS, call_tool
+from support.users import User
 
 USER_ROUTES = [route for route in load_routes() if "{user_id}" in route.path]
 
@@ -34,7 +34,7 @@ def snapshot(db: psycopg.Connection[Any], user_id: str) -> list[Any]:
 @pytest.fixture
 def victim(other_user: User, model: ScriptedModel) -> dict[str, Any]:
     """The other user, with a task and a conversation."""
-    task = call("POST", f"/api/{other_user.id}/tasks", token=other_user.token, json_body={"title": "secret"}).json()
+    task = other_user.create_task("secret")
     model.script(text("Noted."))
     chat = call("POST", f"/api/{other_user.id}/chat", token=other_user.token, json_body={"message": "private"})
     model.reset()
@@ -74,7 +74,7 @@ def test_another_users_ids_under_ones_own_path_are_not_found(
 
 
 def test_lists_show_only_ones_own(user: User, victim: dict[str, Any]) -> None:
-    tasks = call("GET", f"/api/{user.id}/tasks", token=user.token)
+    tasks = user.list_tasks()
     conversations = call("GET", f"/api/{user.id}/conversations", token=user.token)
 
     assert (tasks.json(), tasks.headers["x-total-count"]) == ([], "0")

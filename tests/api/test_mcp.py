@@ -15,8 +15,9 @@ import pytest
 
 from localdev.events import call
 from localdev.pgproxy import CountingProxy
-from support.auth import JwksServer, SigningKey, User, hs256_token, new_user_id
+from support.auth import JwksServer, SigningKey, hs256_token, new_user_id
 from support.mcp_messages import HANDSHAKE_VERSION, MODERN_VERSION, call_tool, initialize, mcp_post, rpc_result
+from support.users import User
 from todo_common.models import BIGINT_MAX, TITLE_MAX_LENGTH
 
 API_HOST = "https://abcdef1234.execute-api.us-east-1.amazonaws.com"  # the sample events' Host

@@ -9,7 +9,7 @@ import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from localdev.events import call, http_event, invoke
-from support.auth import User
+from support.users import User
 from todo_common import tasks
 
 
@@ -18,7 +18,7 @@ def _json_lines(output: str) -> list[dict[str, Any]]:
 
 
 def test_request_log_is_json_with_the_request_id_and_no_secrets(user: User, logs: io.StringIO) -> None:
-    event, route = http_event("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "private plans"})
+    event, route = http_event("POST", user.tasks_path, token=user.token, json_body={"title": "private plans"})
     assert route is not None
 
     response = invoke(event, route)
@@ -53,7 +53,7 @@ def test_unexpected_error_answers_500_without_internals(
 
     monkeypatch.setattr(tasks, "get_task", broken)
 
-    response = call("GET", f"/api/{user.id}/tasks/1", token=user.token)
+    response = call("GET", user.task_path(1), token=user.token)
 
     assert response.status == 500
     assert response.json() == {"detail": "Internal server error"}
@@ -75,11 +75,11 @@ def _metrics_in(output: str) -> dict[str, list[float]]:
 
 
 def test_task_changes_are_counted_in_metrics(user: User, capsys: pytest.CaptureFixture[str]) -> None:
-    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "counted"}).json()
+    task = user.create_task("counted")
     created = _metrics_in(capsys.readouterr().out)
-    call("PATCH", f"/api/{user.id}/tasks/{task['id']}/complete", token=user.token, json_body={"completed": True})
+    call("PATCH", user.task_path(task["id"], "/complete"), token=user.token, json_body={"completed": True})
     completed = _metrics_in(capsys.readouterr().out)
-    call("DELETE", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+    call("DELETE", user.task_path(task["id"]), token=user.token)
     deleted = _metrics_in(capsys.readouterr().out)
 
     assert created["TasksCreated"] == [1.0]

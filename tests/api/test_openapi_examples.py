@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from localdev.events import call
-from support.auth import User
+from support.users import User
 
 TASKS = "/api/{user_id}/tasks"
 TASK = "/api/{user_id}/tasks/{task_id}"
@@ -32,7 +32,7 @@ def _body_examples(path: str, method: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("example", _body_examples(TASKS, "post"))
 def test_each_documented_new_task_is_created_as_written(user: User, example: dict[str, Any]) -> None:
-    response = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body=example)
+    response = call("POST", user.tasks_path, token=user.token, json_body=example)
 
     assert response.status == 201, response.body
     created = response.json()
@@ -43,21 +43,21 @@ def test_each_documented_new_task_is_created_as_written(user: User, example: dic
 
 @pytest.mark.parametrize("example", _body_examples(TASK, "patch"))
 def test_each_documented_patch_applies(user: User, example: dict[str, Any]) -> None:
-    created = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "x"}).json()
+    created = user.create_task("x")
 
-    response = call("PATCH", f"/api/{user.id}/tasks/{created['id']}", token=user.token, json_body=example)
+    response = call("PATCH", user.task_path(created["id"]), token=user.token, json_body=example)
 
     assert response.status == 200, response.body
     assert {name: response.json()[name] for name in example} == example
 
 
 def test_the_documented_list_parameters_together_are_accepted(user: User) -> None:
-    call("PUT", f"/api/{user.id}/preferences", token=user.token, json_body={"timezone": "Europe/Berlin"})
+    call("PUT", user.preferences_path, token=user.token, json_body={"timezone": "Europe/Berlin"})
     parameters = _spec()["paths"][TASKS]["get"]["parameters"]
     query = {p["name"]: p["schema"]["examples"][0] for p in parameters if "examples" in p["schema"]}
-    call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "groceries", "tags": ["work"]})
+    user.create_task("groceries", tags=["work"])
 
-    response = call("GET", f"/api/{user.id}/tasks", token=user.token, query=query)
+    response = user.list_tasks(**query)
 
     assert {"due_after", "due_before", "overdue", "priority", "tag", "sort", "q"} <= set(query)
     assert response.status == 200, response.body
@@ -80,6 +80,6 @@ def test_response_and_preference_examples_fit_their_schemas(name: str) -> None:
 def test_the_documented_time_zone_is_accepted(user: User) -> None:
     [example] = _schema("PreferencesUpdate")["properties"]["timezone"]["examples"]
 
-    response = call("PUT", f"/api/{user.id}/preferences", token=user.token, json_body={"timezone": example})
+    response = call("PUT", user.preferences_path, token=user.token, json_body={"timezone": example})
 
     assert (response.status, response.json()) == (200, {"timezone": example})

@@ -7,26 +7,22 @@ import pytest
 
 from localdev.events import call
 from localdev.pgproxy import CountingProxy
-from support.auth import User
-
-
-def preferences_url(user: User) -> str:
-    return f"/api/{user.id}/preferences"
+from support.users import User
 
 
 def test_a_user_without_a_preference_is_on_utc(user: User) -> None:
-    response = call("GET", preferences_url(user), token=user.token)
+    response = call("GET", user.preferences_path, token=user.token)
 
     assert (response.status, response.json()) == (200, {"timezone": "UTC"})
 
 
 def test_a_time_zone_is_stored_and_can_change(user: User) -> None:
-    first = call("PUT", preferences_url(user), token=user.token, json_body={"timezone": "Europe/Berlin"})
-    second = call("PUT", preferences_url(user), token=user.token, json_body={"timezone": "Pacific/Kiritimati"})
+    first = call("PUT", user.preferences_path, token=user.token, json_body={"timezone": "Europe/Berlin"})
+    second = call("PUT", user.preferences_path, token=user.token, json_body={"timezone": "Pacific/Kiritimati"})
 
     assert first.json() == {"timezone": "Europe/Berlin"}
     assert second.json() == {"timezone": "Pacific/Kiritimati"}
-    assert call("GET", preferences_url(user), token=user.token).json() == {"timezone": "Pacific/Kiritimati"}
+    assert call("GET", user.preferences_path, token=user.token).json() == {"timezone": "Pacific/Kiritimati"}
 
 
 @pytest.mark.parametrize(
@@ -35,7 +31,7 @@ def test_a_time_zone_is_stored_and_can_change(user: User) -> None:
     ids=["unknown", "path-traversal", "absolute-path", "empty", "offset", "too-long", "nul", "number"],
 )
 def test_a_name_that_is_not_an_iana_zone_is_refused(user: User, db: psycopg.Connection[Any], timezone: Any) -> None:
-    response = call("PUT", preferences_url(user), token=user.token, json_body={"timezone": timezone})
+    response = call("PUT", user.preferences_path, token=user.token, json_body={"timezone": timezone})
 
     assert response.status == 422
     assert db.execute("SELECT count(*) FROM user_preferences WHERE user_id = %s", (user.id,)).fetchone() == (0,)
@@ -44,9 +40,9 @@ def test_a_name_that_is_not_an_iana_zone_is_refused(user: User, db: psycopg.Conn
 def test_reading_or_setting_the_preference_is_one_round_trip(user: User, proxy: CountingProxy) -> None:
     call("GET", "/health")  # the pooled connection is open and warm
     proxy.reset()
-    call("PUT", preferences_url(user), token=user.token, json_body={"timezone": "Asia/Tokyo"})
+    call("PUT", user.preferences_path, token=user.token, json_body={"timezone": "Asia/Tokyo"})
     written = len(proxy.round_trips)
     proxy.reset()
-    call("GET", preferences_url(user), token=user.token)
+    call("GET", user.preferences_path, token=user.token)
 
     assert (written, len(proxy.round_trips)) == (1, 1)

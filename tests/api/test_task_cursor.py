@@ -13,14 +13,10 @@ import pytest
 
 from localdev.events import Response, call
 from localdev.pgproxy import CountingProxy
-from support.auth import User
 from support.mcp_messages import call_tool
+from support.users import User
 
 SORTS = ["created_at", "updated_at", "title", "id", "due", "priority"]
-
-
-def tasks_url(user: User) -> str:
-    return f"/api/{user.id}/tasks"
 
 
 def next_link(response: Response) -> str | None:
@@ -34,7 +30,7 @@ def next_link(response: Response) -> str | None:
 
 def walk(user: User, query: dict[str, Any]) -> tuple[list[int], list[str]]:
     """Every page by following the Link header: the ids in order, and each page's X-Total-Count."""
-    response = call("GET", tasks_url(user), token=user.token, query=query)
+    response = user.list_tasks(**query)
     ids, totals = [], []
     while True:
         assert response.status == 200, response.body
@@ -44,7 +40,7 @@ def walk(user: User, query: dict[str, Any]) -> tuple[list[int], list[str]]:
         if link is None:
             return ids, totals
         path, query_string = urlsplit(link).path, urlsplit(link).query
-        assert path == tasks_url(user)
+        assert path == user.tasks_path
         pairs = parse_qsl(query_string)
         following: dict[str, Any] = {}
         for name, value in pairs:  # repeated parameters (tag, priority) stay lists
@@ -62,8 +58,7 @@ def varied(user: User, db: psycopg.Connection[Any]) -> User:
         elif n % 3 == 1:
             due = {"due_at": f"2026-12-{n % 9 + 1:02d}T10:00:00Z"}
         priority = ["low", "medium", "high", None][n % 4]
-        body = {"title": f"task {n % 12}", "priority": priority, "tags": ["work"] if n % 2 else [], **due}
-        assert call("POST", tasks_url(user), token=user.token, json_body=body).status == 201
+        user.create_task(f"task {n % 12}", priority=priority, tags=["work"] if n % 2 else [], **due)
     # Ties: the same created_at (and updated_at) for every three tasks.
     db.execute(
         "UPDATE tasks SET created_at = timestamptz '2026-01-01' + (id / 3) * interval '1 second',"
@@ -76,7 +71,7 @@ def varied(user: User, db: psycopg.Connection[Any]) -> User:
 @pytest.mark.parametrize("order", ["asc", "desc"])
 @pytest.mark.parametrize("sort", SORTS)
 def test_walking_by_cursor_returns_every_task_once_in_order(varied: User, sort: str, order: str) -> None:
-    whole = call("GET", tasks_url(varied), token=varied.token, query={"sort": sort, "order": order, "limit": 500})
+    whole = varied.list_tasks(sort=sort, order=order, limit=500)
 
     ids, totals = walk(varied, {"sort": sort, "order": order, "limit": 4})
 
@@ -87,7 +82,7 @@ def test_walking_by_cursor_returns_every_task_once_in_order(varied: User, sort: 
 
 def test_filters_carry_over_to_every_page(varied: User) -> None:
     query = {"tag": ["work"], "priority": ["medium", "high"], "sort": "due", "order": "asc"}
-    whole = call("GET", tasks_url(varied), token=varied.token, query=query).json()
+    whole = varied.list_tasks(**query).json()
 
     ids, totals = walk(varied, {**query, "limit": 2})
 
@@ -97,20 +92,20 @@ def test_filters_carry_over_to_every_page(varied: User) -> None:
 
 
 def test_the_last_page_has_no_next_link(user: User) -> None:
-    call("POST", tasks_url(user), token=user.token, json_body={"title": "only"})
+    user.create_task("only")
 
-    response = call("GET", tasks_url(user), token=user.token, query={"limit": 1})
+    response = user.list_tasks(limit=1)
 
     assert next_link(response) is None
 
 
 def test_changes_between_pages_neither_repeat_nor_skip_the_others(user: User) -> None:
-    created = [call("POST", tasks_url(user), token=user.token, json_body={"title": f"t{n}"}).json() for n in range(6)]
-    first = call("GET", tasks_url(user), token=user.token, query={"sort": "id", "order": "asc", "limit": 3})
+    created = [user.create_task(f"t{n}") for n in range(6)]
+    first = user.list_tasks(sort="id", order="asc", limit=3)
     link = next_link(first)
     assert link is not None
-    call("DELETE", f"{tasks_url(user)}/{created[1]['id']}", token=user.token)  # on the page already seen
-    call("POST", tasks_url(user), token=user.token, json_body={"title": "new"})  # after the cursor
+    call("DELETE", user.task_path(created[1]["id"]), token=user.token)  # on the page already seen
+    user.create_task("new")  # after the cursor
 
     second = call("GET", urlsplit(link).path, token=user.token, query=dict(parse_qsl(urlsplit(link).query)))
 
@@ -119,7 +114,7 @@ def test_changes_between_pages_neither_repeat_nor_skip_the_others(user: User) ->
 
 
 def _cursor_for(user: User, query: dict[str, Any]) -> str:
-    link = next_link(call("GET", tasks_url(user), token=user.token, query={**query, "limit": 1}))
+    link = next_link(user.list_tasks(**query, limit=1))
     assert link is not None
     return dict(parse_qsl(urlsplit(link).query))["cursor"]
 
@@ -132,7 +127,7 @@ def _cursor_for(user: User, query: dict[str, Any]) -> str:
 def test_a_cursor_is_refused_with_another_query(varied: User, other: dict[str, Any]) -> None:
     cursor = _cursor_for(varied, {})
 
-    response = call("GET", tasks_url(varied), token=varied.token, query={**other, "cursor": cursor})
+    response = varied.list_tasks(**other, cursor=cursor)
 
     assert response.status == 400
     assert "other filters" in response.json()["detail"]
@@ -172,7 +167,7 @@ def _b64(payload: Any) -> str:
     ],
 )
 def test_a_cursor_the_api_did_not_make_is_a_4xx(user: User, cursor: str) -> None:
-    response = call("GET", tasks_url(user), token=user.token, query={"cursor": cursor})
+    response = user.list_tasks(cursor=cursor)
 
     assert response.status in (400, 422), response.body
     assert "detail" in response.json()
@@ -194,9 +189,7 @@ def test_a_forged_key_of_the_wrong_kind_is_refused(varied: User, sort: str, key:
     real = _cursor_for(varied, {"sort": sort})
     _, task_id, bound = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
 
-    response = call(
-        "GET", tasks_url(varied), token=varied.token, query={"sort": sort, "cursor": _b64([key, task_id, bound])}
-    )
+    response = varied.list_tasks(sort=sort, cursor=_b64([key, task_id, bound]))
 
     assert response.status == 400
 
@@ -204,7 +197,7 @@ def test_a_forged_key_of_the_wrong_kind_is_refused(varied: User, sort: str, key:
 def test_a_cursor_with_an_offset_is_refused(varied: User) -> None:
     cursor = _cursor_for(varied, {})
 
-    response = call("GET", tasks_url(varied), token=varied.token, query={"cursor": cursor, "offset": 5})
+    response = varied.list_tasks(cursor=cursor, offset=5)
 
     assert (response.status, response.json()["detail"]) == (400, "give cursor or offset, not both")
 
@@ -212,7 +205,7 @@ def test_a_cursor_with_an_offset_is_refused(varied: User) -> None:
 def test_a_cursor_never_reaches_another_users_tasks(varied: User, other_user: User) -> None:
     cursor = _cursor_for(varied, {})
 
-    response = call("GET", tasks_url(other_user), token=other_user.token, query={"cursor": cursor})
+    response = other_user.list_tasks(cursor=cursor)
 
     assert (response.status, response.json()) == (200, [])
 
@@ -221,7 +214,7 @@ def test_each_page_is_one_round_trip(varied: User, proxy: CountingProxy) -> None
     cursor = _cursor_for(varied, {"sort": "due"})
     proxy.reset()
 
-    response = call("GET", tasks_url(varied), token=varied.token, query={"sort": "due", "limit": 1, "cursor": cursor})
+    response = varied.list_tasks(sort="due", limit=1, cursor=cursor)
 
     assert response.status == 200
     assert len(proxy.round_trips) == 1

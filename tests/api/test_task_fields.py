@@ -6,15 +6,15 @@ import psycopg
 import pytest
 
 from localdev.events import Response, call
-from support.auth import User
+from support.users import User
 
 
 def create(user: User, **fields: Any) -> Response:
-    return call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "t", **fields})
+    return call("POST", user.tasks_path, token=user.token, json_body={"title": "t", **fields})
 
 
 def patch(user: User, task_id: int, **fields: Any) -> Response:
-    return call("PATCH", f"/api/{user.id}/tasks/{task_id}", token=user.token, json_body=fields)
+    return call("PATCH", user.task_path(task_id), token=user.token, json_body=fields)
 
 
 def test_a_task_without_the_new_fields_looks_as_before_plus_empty_ones(user: User) -> None:
@@ -31,7 +31,7 @@ def test_a_due_day_priority_and_tags_are_stored(user: User) -> None:
     task = created.json()
     assert (task["due_date"], task["due_at"], task["priority"]) == ("2026-11-24", None, "high")
     assert task["tags"] == ["work", "home"]  # trimmed, without case, each once, in order
-    assert call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token).json() == task
+    assert user.get_task(task["id"]) == task
 
 
 def test_a_due_instant_is_kept_as_an_instant_and_answered_in_utc(user: User) -> None:
@@ -95,7 +95,7 @@ def test_twenty_tags_of_forty_characters_are_fine(user: User) -> None:
 
 
 def test_patch_sets_and_clears_each_field(user: User) -> None:
-    task_id = create(user, due_at="2026-11-24T17:00:00Z", priority="low", tags=["a"]).json()["id"]
+    task_id = user.create_task(due_at="2026-11-24T17:00:00Z", priority="low", tags=["a"])["id"]
 
     to_a_day = patch(user, task_id, due_date="2026-12-01").json()
     to_an_instant = patch(user, task_id, due_at="2026-12-02T09:30:00-05:00").json()
@@ -113,18 +113,18 @@ def test_patch_sets_and_clears_each_field(user: User) -> None:
     ids=["tags-null", "both-dues", "unknown-priority"],
 )
 def test_an_invalid_patch_changes_nothing(user: User, fields: dict[str, Any]) -> None:
-    before = create(user, due_date="2026-11-24", priority="medium", tags=["keep"]).json()
+    before = user.create_task(due_date="2026-11-24", priority="medium", tags=["keep"])
 
     response = patch(user, before["id"], **fields)
 
     assert response.status == 422
-    assert call("GET", f"/api/{user.id}/tasks/{before['id']}", token=user.token).json() == before
+    assert user.get_task(before["id"]) == before
 
 
 def test_put_replaces_the_whole_task_new_fields_included(user: User) -> None:
-    task_id = create(user, due_date="2026-11-24", priority="high", tags=["x"]).json()["id"]
+    task_id = user.create_task(due_date="2026-11-24", priority="high", tags=["x"])["id"]
 
-    replaced = call("PUT", f"/api/{user.id}/tasks/{task_id}", token=user.token, json_body={"title": "fresh"}).json()
+    replaced = call("PUT", user.task_path(task_id), token=user.token, json_body={"title": "fresh"}).json()
 
     assert (replaced["due_date"], replaced["priority"], replaced["tags"]) == (None, None, [])
 
@@ -133,8 +133,8 @@ def test_a_keyed_create_replays_the_new_fields_as_first_answered(user: User) -> 
     body = {"title": "t", "due_at": "2026-11-24T17:00:00+01:00", "priority": "high", "tags": ["Work"]}
     headers = {"Idempotency-Key": "fields"}
 
-    first = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body=body, headers=headers)
-    replay = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body=body, headers=headers)
+    first = call("POST", user.tasks_path, token=user.token, json_body=body, headers=headers)
+    replay = call("POST", user.tasks_path, token=user.token, json_body=body, headers=headers)
 
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == first.json()

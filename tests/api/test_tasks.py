@@ -6,18 +6,7 @@ from typing import Any
 import pytest
 
 from localdev.events import Response, call
-from support.auth import User
-
-
-def create(user: User, title: str = "Buy groceries", **fields: Any) -> dict[str, Any]:
-    response = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": title, **fields})
-    assert response.status == 201, response.body
-    task: dict[str, Any] = response.json()
-    return task
-
-
-def list_tasks(user: User, **query: Any) -> Response:
-    return call("GET", f"/api/{user.id}/tasks", token=user.token, query=query)
+from support.users import User
 
 
 def titles(response: Response) -> list[str]:
@@ -27,7 +16,7 @@ def titles(response: Response) -> list[str]:
 
 def test_create_task_returns_the_stored_task(user: User) -> None:
     response = call(
-        "POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "  Buy milk  ", "description": "2 L"}
+        "POST", user.tasks_path, token=user.token, json_body={"title": "  Buy milk  ", "description": "2 L"}
     )
 
     assert response.status == 201
@@ -39,18 +28,18 @@ def test_create_task_returns_the_stored_task(user: User) -> None:
     assert isinstance(task["id"], int)
     assert task["created_at"].endswith("Z")
     assert task["created_at"] == task["updated_at"]
-    assert call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token).json() == task
+    assert user.get_task(task["id"]) == task
 
 
 def test_get_task_of_another_user_is_not_found(user: User, other_user: User) -> None:
-    task = create(user)
+    task = user.create_task()
 
-    response = call("GET", f"/api/{other_user.id}/tasks/{task['id']}", token=other_user.token)
+    response = call("GET", other_user.task_path(task["id"]), token=other_user.token)
 
     # Same answer as for a task that does not exist: the id reveals nothing.
     assert response.status == 404
     assert response.json() == {"detail": "Task not found"}
-    assert call("GET", f"/api/{user.id}/tasks/999999999", token=user.token).json() == {"detail": "Task not found"}
+    assert call("GET", user.task_path(999999999), token=user.token).json() == {"detail": "Task not found"}
 
 
 @pytest.mark.parametrize(
@@ -65,46 +54,46 @@ def test_get_task_of_another_user_is_not_found(user: User, other_user: User) -> 
 def test_change_task_of_another_user_is_not_found_and_changes_nothing(
     user: User, other_user: User, method: str, suffix: str, body: dict[str, Any] | None
 ) -> None:
-    task = create(user)
+    task = user.create_task()
 
-    response = call(method, f"/api/{other_user.id}/tasks/{task['id']}{suffix}", token=other_user.token, json_body=body)
+    response = call(method, other_user.task_path(task["id"], suffix), token=other_user.token, json_body=body)
 
     assert response.status == 404
-    assert call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token).json() == task
+    assert user.get_task(task["id"]) == task
 
 
 def test_list_tasks_shows_only_the_callers_tasks(user: User, other_user: User) -> None:
-    create(user, "mine")
-    create(other_user, "theirs")
+    user.create_task("mine")
+    other_user.create_task("theirs")
 
-    assert titles(list_tasks(user)) == ["mine"]
-    assert titles(list_tasks(other_user)) == ["theirs"]
+    assert titles(user.list_tasks()) == ["mine"]
+    assert titles(other_user.list_tasks()) == ["theirs"]
 
 
 def test_list_tasks_of_another_user_is_forbidden(user: User, other_user: User) -> None:
-    response = call("GET", f"/api/{other_user.id}/tasks", token=user.token)
+    response = call("GET", other_user.tasks_path, token=user.token)
 
     assert response.status == 403
     assert "detail" in response.json()
 
 
 def test_list_tasks_filters_by_status(user: User) -> None:
-    done = create(user, "done")
-    create(user, "open")
-    call("PATCH", f"/api/{user.id}/tasks/{done['id']}/complete", token=user.token, json_body={"completed": True})
+    done = user.create_task("done")
+    user.create_task("open")
+    call("PATCH", user.task_path(done["id"], "/complete"), token=user.token, json_body={"completed": True})
 
-    assert titles(list_tasks(user, status="completed")) == ["done"]
-    assert titles(list_tasks(user, status="pending")) == ["open"]
-    assert sorted(titles(list_tasks(user, status="all"))) == ["done", "open"]
+    assert titles(user.list_tasks(status="completed")) == ["done"]
+    assert titles(user.list_tasks(status="pending")) == ["open"]
+    assert sorted(titles(user.list_tasks(status="all"))) == ["done", "open"]
 
 
 def test_list_tasks_pages_with_total_count(user: User) -> None:
     for n in range(5):
-        create(user, f"task {n}")
+        user.create_task(f"task {n}")
 
-    first = list_tasks(user, limit=2, offset=0, sort="id", order="asc")
-    last = list_tasks(user, limit=2, offset=4, sort="id", order="asc")
-    beyond = list_tasks(user, limit=2, offset=10)
+    first = user.list_tasks(limit=2, offset=0, sort="id", order="asc")
+    last = user.list_tasks(limit=2, offset=4, sort="id", order="asc")
+    beyond = user.list_tasks(limit=2, offset=10)
 
     assert titles(first) == ["task 0", "task 1"]
     assert titles(last) == ["task 4"]
@@ -114,9 +103,9 @@ def test_list_tasks_pages_with_total_count(user: User) -> None:
 
 def test_list_tasks_defaults_to_newest_first_and_100_per_page(user: User) -> None:
     for n in range(101):
-        create(user, f"task {n:03}")
+        user.create_task(f"task {n:03}")
 
-    response = list_tasks(user)
+    response = user.list_tasks()
 
     assert response.headers["x-total-count"] == "101"
     assert len(response.json()) == 100
@@ -134,49 +123,49 @@ def test_list_tasks_defaults_to_newest_first_and_100_per_page(user: User) -> Non
     ],
 )
 def test_list_tasks_sorts(user: User, sort: str, order: str, expected: list[str]) -> None:
-    banana = create(user, "banana")
-    create(user, "cherry")
-    create(user, "apple")
-    call("PATCH", f"/api/{user.id}/tasks/{banana['id']}", token=user.token, json_body={"description": "ripe"})
+    banana = user.create_task("banana")
+    user.create_task("cherry")
+    user.create_task("apple")
+    call("PATCH", user.task_path(banana["id"]), token=user.token, json_body={"description": "ripe"})
 
-    assert titles(list_tasks(user, sort=sort, order=order)) == expected
+    assert titles(user.list_tasks(sort=sort, order=order)) == expected
 
 
 def test_list_tasks_searches_title_and_description_ignoring_case(user: User) -> None:
-    create(user, "Call the BANK")
-    create(user, "Groceries", description="bananas and bread")
-    create(user, "Walk the dog")
+    user.create_task("Call the BANK")
+    user.create_task("Groceries", description="bananas and bread")
+    user.create_task("Walk the dog")
 
-    response = list_tasks(user, q="ban")
+    response = user.list_tasks(q="ban")
 
     assert sorted(titles(response)) == ["Call the BANK", "Groceries"]
     assert response.headers["x-total-count"] == "2"
 
 
 def test_list_tasks_with_empty_search_lists_everything(user: User) -> None:
-    create(user, "one")
-    create(user, "two")
+    user.create_task("one")
+    user.create_task("two")
 
-    assert sorted(titles(list_tasks(user, q="  "))) == ["one", "two"]
+    assert sorted(titles(user.list_tasks(q="  "))) == ["one", "two"]
 
 
 def test_list_tasks_combines_search_status_and_paging(user: User) -> None:
     for n in range(3):
-        task = create(user, f"report {n}")
+        task = user.create_task(f"report {n}")
         if n:
-            call("PATCH", f"/api/{user.id}/tasks/{task['id']}/complete", token=user.token)
-    create(user, "unrelated")
+            call("PATCH", user.task_path(task["id"], "/complete"), token=user.token)
+    user.create_task("unrelated")
 
-    response = list_tasks(user, q="report", status="completed", limit=1, sort="title", order="asc")
+    response = user.list_tasks(q="report", status="completed", limit=1, sort="title", order="asc")
 
     assert titles(response) == ["report 1"]
     assert response.headers["x-total-count"] == "2"
 
 
 def test_replace_task_sets_every_field(user: User) -> None:
-    task = create(user, "old", description="old text", completed=True)
+    task = user.create_task("old", description="old text", completed=True)
 
-    response = call("PUT", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "new"})
+    response = call("PUT", user.task_path(task["id"]), token=user.token, json_body={"title": "new"})
 
     assert response.status == 200
     replaced = response.json()
@@ -187,9 +176,9 @@ def test_replace_task_sets_every_field(user: User) -> None:
 
 
 def test_patch_task_changes_only_the_fields_sent(user: User) -> None:
-    task = create(user, "title", description="keep me")
+    task = user.create_task("title", description="keep me")
 
-    response = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"completed": True})
+    response = call("PATCH", user.task_path(task["id"]), token=user.token, json_body={"completed": True})
 
     patched = response.json()
     assert response.status == 200
@@ -198,25 +187,25 @@ def test_patch_task_changes_only_the_fields_sent(user: User) -> None:
 
 
 def test_patch_task_with_null_description_clears_it(user: User) -> None:
-    task = create(user, "title", description="remove me")
+    task = user.create_task("title", description="remove me")
 
-    response = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"description": None})
+    response = call("PATCH", user.task_path(task["id"]), token=user.token, json_body={"description": None})
 
     assert response.json()["description"] is None
 
 
 def test_patch_task_with_empty_body_changes_nothing(user: User) -> None:
-    task = create(user)
+    task = user.create_task()
 
-    response = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={})
+    response = call("PATCH", user.task_path(task["id"]), token=user.token, json_body={})
 
     assert response.status == 200
     assert response.json() == task
 
 
 def test_complete_task_sets_the_value_sent(user: User) -> None:
-    task = create(user)
-    path = f"/api/{user.id}/tasks/{task['id']}/complete"
+    task = user.create_task()
+    path = user.task_path(task["id"], "/complete")
 
     first = call("PATCH", path, token=user.token, json_body={"completed": True})
     again = call("PATCH", path, token=user.token, json_body={"completed": True})
@@ -227,22 +216,22 @@ def test_complete_task_sets_the_value_sent(user: User) -> None:
 
 
 def test_complete_task_without_body_toggles(user: User) -> None:
-    task = create(user)
-    path = f"/api/{user.id}/tasks/{task['id']}/complete"
+    task = user.create_task()
+    path = user.task_path(task["id"], "/complete")
 
     assert call("PATCH", path, token=user.token).json()["completed"] is True
     assert call("PATCH", path, token=user.token).json()["completed"] is False
 
 
 def test_complete_task_that_does_not_exist_is_not_found(user: User) -> None:
-    response = call("PATCH", f"/api/{user.id}/tasks/424242424242/complete", token=user.token)
+    response = call("PATCH", user.task_path(424242424242, "/complete"), token=user.token)
 
     assert response.status == 404
 
 
 def test_delete_task_removes_it(user: User) -> None:
-    task = create(user)
-    path = f"/api/{user.id}/tasks/{task['id']}"
+    task = user.create_task()
+    path = user.task_path(task["id"])
 
     response = call("DELETE", path, token=user.token)
 
@@ -250,4 +239,4 @@ def test_delete_task_removes_it(user: User) -> None:
     assert response.body == ""
     assert call("GET", path, token=user.token).status == 404
     assert call("DELETE", path, token=user.token).status == 404
-    assert list_tasks(user).headers["x-total-count"] == "0"
+    assert user.list_tasks().headers["x-total-count"] == "0"

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from localdev.events import call
-from support.auth import User
+from support.users import User
 from todo_common.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 
 # Text as people and hostile clients send it: combining marks, emoji, right-to-left scripts, control
@@ -40,7 +40,7 @@ def title_rule(title: str) -> str | None:
 
 
 def create(user: User, body: dict[str, Any]) -> Any:
-    response = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body=body)
+    response = call("POST", user.tasks_path, token=user.token, json_body=body)
     assert response.status < 500, response.body
     return response
 
@@ -60,8 +60,7 @@ def test_a_title_is_taken_exactly_when_the_rules_allow_it(user: User, title: str
     if expected is not None:
         assert response.status == 201, response.body
         assert response.json()["title"] == expected
-        read = call("GET", f"/api/{user.id}/tasks/{response.json()['id']}", token=user.token)
-        assert read.json()["title"] == expected  # stored as it was answered
+        assert user.get_task(response.json()["id"])["title"] == expected  # stored as it was answered
     else:
         assert response.status == 422
         assert set(response.json()) == {"detail"}
@@ -85,16 +84,16 @@ def test_a_description_is_taken_exactly_when_the_rules_allow_it(user: User, desc
 @PROPERTIES
 @given(title=TEXT, completed=st.one_of(st.booleans(), st.none(), st.integers(), st.text(max_size=5)))
 def test_a_patch_changes_a_task_only_when_valid_and_never_half_way(user: User, title: str, completed: Any) -> None:
-    task = create(user, {"title": "before"}).json()
+    task = user.create_task("before")
     valid = title_rule(title) is not None and isinstance(completed, bool)
 
     response = call(
         "PATCH",
-        f"/api/{user.id}/tasks/{task['id']}",
+        user.task_path(task["id"]),
         token=user.token,
         json_body={"title": title, "completed": completed},
     )
-    after = call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token).json()
+    after = user.get_task(task["id"])
 
     assert response.status == (200 if valid else 422), response.body
     if valid:

@@ -1,10 +1,11 @@
 """What `sam build` produces runs the way Lambda runs it, and answers as the source tree does.
 
-An x86_64 variant of the template is built (this machine cannot run arm64 wheels) with the real
-`make build`, which is plain `sam build`. Each built function then runs in a fresh Python 3.12
-process with no site-packages: only its build folder, the layer's python/ folder and what Lambda's
-runtime provides (boto3) on the path, bytecode writing off, real API Gateway v2.0 events, the test
-database. Nothing in the build folder may change.
+Both builds come from the real `make build`, which is plain `sam build`: the template's own (arm64,
+what deploys) and an x86_64 variant, which this machine can run. Both ship the same packages,
+compiled, with native code for their architecture only. Each function of the x86_64 build then
+runs in a fresh Python 3.12 process with no site-packages: only its build folder, the layer's
+python/ folder and what Lambda's runtime provides (boto3) on the path, bytecode writing off, real
+API Gateway v2.0 events, the test database. Nothing in the build folder may change.
 """
 
 import json
@@ -18,11 +19,11 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from localdev.builds import build_stack, install_lambda_runtime, template_architecture
 from localdev.events import call, http_event
 from localdev.fake_llm import ScriptedModel, text
 from localdev.lambda_runner import run_in_fresh_process
 from localdev.requirements import RUNTIME_PROVIDED
-from localdev.x86_build import build_x86_64, install_lambda_runtime
 from support.auth import AUDIENCE, ISSUER, SECRET_KEY, hs256_token, new_user_id
 from support.database import Database
 from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION
@@ -41,11 +42,28 @@ OWN_DEPENDENCIES = {
     "TasksFunction": set(),
 }
 PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interpreter itself, not the venv
+ELF_MACHINES = {"x86_64": 62, "arm64": 183}  # e_machine of an ELF header: EM_X86_64, EM_AARCH64
 
 
 @pytest.fixture(scope="session")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_x86_64(tmp_path_factory.mktemp("sam"))
+    """The x86_64 build: the one that runs on this machine."""
+    return build_stack(tmp_path_factory.mktemp("sam"), "x86_64")
+
+
+@pytest.fixture(scope="session")
+def deployed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The build of template.yaml as it is: what `sam deploy` ships."""
+    return build_stack(tmp_path_factory.mktemp("sam-deployed"))
+
+
+BUILDS = {"x86_64": "build", template_architecture(): "deployed_build"}
+
+
+@pytest.fixture(params=sorted(BUILDS))
+def any_build(request: pytest.FixtureRequest) -> tuple[str, Path]:
+    """Each build, with its architecture."""
+    return request.param, request.getfixturevalue(BUILDS[request.param])
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +105,8 @@ def env(database: Database) -> dict[str, str]:
     }
 
 
-def test_each_function_ships_its_own_dependencies_and_the_layer_the_shared_ones(build: Path) -> None:
+def test_each_function_ships_its_own_dependencies_and_the_layer_the_shared_ones(any_build: tuple[str, Path]) -> None:
+    _, build = any_build
     layer = _packages(build / "CommonLayer" / "python")
     for function, package in FUNCTIONS.items():
         shipped = _packages(build / function)
@@ -105,7 +124,8 @@ def test_each_function_ships_its_own_dependencies_and_the_layer_the_shared_ones(
         assert _packages(folder) & runtime_modules == set(), f"{folder.name} ships what the runtime has"
 
 
-def test_every_module_ships_its_bytecode_unchecked(build: Path) -> None:
+def test_every_module_ships_its_bytecode_unchecked(any_build: tuple[str, Path]) -> None:
+    _, build = any_build
     sources = list(build.rglob("*.py"))
     missing, checked = [], []
     for source in sources:
@@ -117,6 +137,19 @@ def test_every_module_ships_its_bytecode_unchecked(build: Path) -> None:
 
     assert len(sources) > 1000
     assert (missing, checked) == ([], [])
+
+
+def test_native_code_is_built_for_the_builds_architecture_only(any_build: tuple[str, Path]) -> None:
+    """An x86_64 wheel in the arm64 artifact would deploy and fail at its first import."""
+    architecture, build = any_build
+    machines: dict[Path, int] = {}
+    for path in build.rglob("*.so*"):
+        header = path.read_bytes()[:20] if path.is_file() else b""
+        if header.startswith(b"\x7fELF"):
+            machines[path.relative_to(build)] = int.from_bytes(header[18:20], "little")
+
+    assert len(machines) > 10  # pydantic-core, psycopg-binary, bcrypt, cryptography, …
+    assert {path for path, machine in machines.items() if machine != ELF_MACHINES[architecture]} == set()
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ import subprocess
 import sys
 from typing import Any
 
+from localdev import ROOT
 from localdev.fake_llm import ScriptedModel, text
-from support.auth import User
-from support.source_env import ROOT, source_env
+from support.source_env import source_env
+from support.users import User
 
 
 def trace(method: str, path: str, token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -16,9 +16,9 @@ import pytest
 from localdev.events import call, http_event
 from localdev.lambda_runner import run_in_fresh_process
 from localdev.pgproxy import CountingProxy
-from support.auth import User
 from support.mcp_messages import call_tool
 from support.source_env import source_env
+from support.users import User
 from todo_common.db import get_engine
 
 
@@ -62,7 +62,7 @@ def database_down(db: psycopg.Connection[Any], proxy: CountingProxy) -> Iterator
 
 @pytest.fixture
 def warm(user: User, proxy: CountingProxy) -> None:
-    assert call("GET", f"/api/{user.id}/tasks", token=user.token).status == 200
+    assert user.list_tasks().status == 200
 
 
 @pytest.mark.usefixtures("warm")
@@ -73,7 +73,7 @@ def test_request_after_server_closed_connection_succeeds(
     _wait_until_client_sees_close(_pooled_connection())
     proxy.reset()
 
-    response = call("GET", f"/api/{user.id}/tasks", token=user.token)
+    response = user.list_tasks()
 
     assert response.status == 200
     # Replaced without a ping (the closed socket gave it away), and the new connection needs no
@@ -87,7 +87,7 @@ def test_request_after_long_idle_on_silently_dropped_connection_succeeds(user: U
     proxy.blackhole()
     _age_pooled_connection(3600)
 
-    response = call("GET", f"/api/{user.id}/tasks", token=user.token)
+    response = user.list_tasks()
 
     assert response.status == 200
 
@@ -97,7 +97,7 @@ def test_long_idle_connection_is_pinged_before_reuse(user: User, proxy: Counting
     _age_pooled_connection(3600)
     proxy.reset()
 
-    call("GET", f"/api/{user.id}/tasks", token=user.token)
+    user.list_tasks()
 
     assert proxy.statements()[0] == "SELECT 1"
     assert len(proxy.round_trips) == 2
@@ -107,8 +107,8 @@ def test_long_idle_connection_is_pinged_before_reuse(user: User, proxy: Counting
 def test_connection_dropped_mid_request_answers_503_then_recovers(user: User, proxy: CountingProxy) -> None:
     proxy.blackhole()  # used moments ago, so it is not pinged: the statement itself fails
 
-    failed = call("GET", f"/api/{user.id}/tasks", token=user.token)
-    recovered = call("GET", f"/api/{user.id}/tasks", token=user.token)
+    failed = user.list_tasks()
+    recovered = user.list_tasks()
 
     assert failed.status == 503
     assert failed.headers["retry-after"]
@@ -120,7 +120,7 @@ def test_database_down_answers_503_and_health_says_so(
     user: User, db: psycopg.Connection[Any], proxy: CountingProxy
 ) -> None:
     with database_down(db, proxy):
-        task_response = call("GET", f"/api/{user.id}/tasks", token=user.token)
+        task_response = user.list_tasks()
         health = call("GET", "/health")
 
     assert task_response.status == 503
@@ -149,7 +149,7 @@ def test_mcp_tool_call_with_the_database_down_is_a_tool_error_then_recovers(
 @contextmanager
 def locked_task(user: User, db: psycopg.Connection[Any], title: str) -> Iterator[tuple[dict[str, Any], Any]]:
     """A new task of the user's, its row locked by another connection until the block ends."""
-    task = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": title}).json()
+    task = user.create_task(title)
     with psycopg.connect(db.info.dsn) as holder:
         holder.execute("SELECT 1 FROM tasks WHERE id = %s FOR UPDATE", (task["id"],))
         try:
@@ -165,10 +165,10 @@ def test_a_statement_blocked_by_a_lock_answers_503_and_never_applies_later(
         release = threading.Timer(8, holder.rollback)  # without a timeout, the request would wait for this
         release.start()
         started = time.monotonic()
-        blocked = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "late"})
+        blocked = call("PATCH", user.task_path(task["id"]), token=user.token, json_body={"title": "late"})
         waited = time.monotonic() - started
         release.cancel()
-    recovered = call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+    recovered = call("GET", user.task_path(task["id"]), token=user.token)
 
     assert blocked.status == 503
     assert blocked.headers["retry-after"]
@@ -180,8 +180,8 @@ def test_a_statement_blocked_by_a_lock_answers_503_and_never_applies_later(
 def test_every_round_trip_carries_the_statement_timeout_and_none_stays_on_the_connection(
     user: User, proxy: CountingProxy
 ) -> None:
-    call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "timed"})
-    call("GET", f"/api/{user.id}/tasks", token=user.token)
+    user.create_task("timed")
+    user.list_tasks()
 
     assert proxy.timed
     assert all(proxy.timed)
@@ -199,7 +199,7 @@ def test_a_cold_start_without_the_database_starts_and_answers_503(tmp_path: Path
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    events = [http_event("GET", "/health")[0], http_event("GET", f"/api/{user.id}/tasks", token=user.token)[0]]
+    events = [http_event("GET", "/health")[0], http_event("GET", user.tasks_path, token=user.token)[0]]
     env = {**source_env(), "DATABASE_URL": f"postgresql://app@127.0.0.1:{port}/todo", "DB_CONNECT_TIMEOUT_SECONDS": "2"}
 
     run = run_in_fresh_process("tasks_api.app.handler", events, env, tmp_path)
@@ -222,9 +222,9 @@ def test_the_backend_killed_during_a_request_answers_503_at_once_and_loses_nothi
 
         threading.Timer(0.4, kill_the_waiting_backend).start()
         started = time.monotonic()
-        killed = call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "lost"})
+        killed = call("PATCH", user.task_path(task["id"]), token=user.token, json_body={"title": "lost"})
         took = time.monotonic() - started
-    after = call("GET", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+    after = call("GET", user.task_path(task["id"]), token=user.token)
 
     assert killed.status == 503
     assert took < 1.4  # the kill, not the statement timeout (1.5 s), ended it
@@ -233,14 +233,11 @@ def test_the_backend_killed_during_a_request_answers_503_at_once_and_loses_nothi
 
 
 def test_acknowledged_writes_survive_every_connection_being_dropped(user: User, db: psycopg.Connection[Any]) -> None:
-    created = [
-        call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": f"write {n}"}).json()["id"]
-        for n in range(5)
-    ]
+    created = [user.create_task(f"write {n}")["id"] for n in range(5)]
 
     assert _terminate_app_connections(db) == 1  # as a restart would
     _wait_until_client_sees_close(_pooled_connection())
-    listed = call("GET", f"/api/{user.id}/tasks", token=user.token, query={"order": "asc"})
+    listed = user.list_tasks(order="asc")
 
     assert listed.status == 200
     assert [task["id"] for task in listed.json()] == created

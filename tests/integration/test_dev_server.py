@@ -16,11 +16,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from localdev.database import ROOT
+from localdev import ROOT
 from localdev.fake_llm import ScriptedModel, text
-from support.auth import User
 from support.database import Database
 from support.source_env import source_env
+from support.users import User
 
 WORKERS = 2
 CLIENTS = 6  # concurrent clients per test: bounded, and more than the workers
@@ -82,12 +82,12 @@ def all_at_once(count: int, work: Any) -> list[Any]:
 
 def test_a_request_stuck_on_a_lock_stalls_nothing_else(base_url: str, user: User, db: psycopg.Connection[Any]) -> None:
     auth = {"Authorization": f"Bearer {user.token}"}
-    _, task = request(f"{base_url}/api/{user.id}/tasks", "POST", {"title": "locked"}, auth)
+    _, task = request(f"{base_url}{user.tasks_path}", "POST", {"title": "locked"}, auth)
     stuck: list[tuple[int, float]] = []
 
     def patch() -> None:
         started = time.monotonic()
-        status, _ = request(f"{base_url}/api/{user.id}/tasks/{task['id']}", "PATCH", {"title": "late"}, auth)
+        status, _ = request(f"{base_url}{user.task_path(task['id'])}", "PATCH", {"title": "late"}, auth)
         stuck.append((status, time.monotonic() - started))
 
     with psycopg.connect(db.info.dsn) as holder:
@@ -109,8 +109,8 @@ def test_a_request_stuck_on_a_lock_stalls_nothing_else(base_url: str, user: User
 
 def test_concurrent_edits_of_one_task_end_in_a_state_a_client_sent(base_url: str, user: User) -> None:
     auth = {"Authorization": f"Bearer {user.token}"}
-    _, task = request(f"{base_url}/api/{user.id}/tasks", "POST", {"title": "start"}, auth)
-    url = f"{base_url}/api/{user.id}/tasks/{task['id']}"
+    _, task = request(f"{base_url}{user.tasks_path}", "POST", {"title": "start"}, auth)
+    url = f"{base_url}{user.task_path(task['id'])}"
 
     statuses = all_at_once(CLIENTS, lambda i: request(url, "PATCH", {"title": f"client {i}"}, auth)[0])
     _, final = request(url, headers=auth)
@@ -122,8 +122,8 @@ def test_concurrent_edits_of_one_task_end_in_a_state_a_client_sent(base_url: str
 
 def test_concurrent_conditional_edits_of_one_version_apply_once(base_url: str, user: User) -> None:
     auth = {"Authorization": f"Bearer {user.token}"}
-    _, task = request(f"{base_url}/api/{user.id}/tasks", "POST", {"title": "start"}, auth)
-    url = f"{base_url}/api/{user.id}/tasks/{task['id']}"
+    _, task = request(f"{base_url}{user.tasks_path}", "POST", {"title": "start"}, auth)
+    url = f"{base_url}{user.task_path(task['id'])}"
 
     statuses = all_at_once(
         CLIENTS, lambda i: request(url, "PATCH", {"title": f"client {i}"}, {**auth, "If-Match": '"1"'})[0]
@@ -137,7 +137,7 @@ def test_concurrent_retries_with_one_key_create_one_task(
     base_url: str, user: User, db: psycopg.Connection[Any]
 ) -> None:
     headers = {"Authorization": f"Bearer {user.token}", "Idempotency-Key": "one-task"}
-    url = f"{base_url}/api/{user.id}/tasks"
+    url = f"{base_url}{user.tasks_path}"
 
     answers = all_at_once(CLIENTS, lambda _: request(url, "POST", {"title": "once"}, headers))
 

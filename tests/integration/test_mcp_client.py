@@ -19,8 +19,9 @@ from mcp.shared.exceptions import MCPError
 
 from localdev.routing import load_routes
 from localdev.server import TemplateRouter
-from support.auth import JwksServer, SigningKey, User, new_user_id
+from support.auth import JwksServer, SigningKey, new_user_id
 from support.mcp_messages import HANDSHAKE_VERSION, MODERN_VERSION
+from support.users import User
 
 
 @pytest.fixture(scope="module")

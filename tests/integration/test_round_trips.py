@@ -11,15 +11,8 @@ import pytest
 from localdev.events import call
 from localdev.fake_llm import Reply, ScriptedModel, text, tool_calls
 from localdev.pgproxy import CountingProxy
-from support.auth import User
 from support.mcp_messages import call_tool, initialize, mcp_post
-
-
-def _create(user: User) -> dict[str, Any]:
-    response = call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": "count me"})
-    assert response.status == 201
-    task: dict[str, Any] = response.json()
-    return task
+from support.users import User
 
 
 @pytest.mark.parametrize(
@@ -38,10 +31,10 @@ def _create(user: User) -> dict[str, Any]:
 def test_warm_request_is_one_round_trip(
     user: User, proxy: CountingProxy, method: str, suffix: str, body: Any, status: int, verb: str
 ) -> None:
-    task = _create(user)  # also warms the pooled connection
+    task = user.create_task()  # also warms the pooled connection
     proxy.reset()
 
-    response = call(method, f"/api/{user.id}/tasks" + suffix.format(id=task["id"]), token=user.token, json_body=body)
+    response = call(method, user.tasks_path + suffix.format(id=task["id"]), token=user.token, json_body=body)
 
     assert response.status == status
     assert len(proxy.round_trips) == 1, proxy.round_trips
@@ -53,12 +46,10 @@ def test_warm_request_is_one_round_trip(
 
 
 def test_list_with_search_filter_and_count_is_one_round_trip(user: User, proxy: CountingProxy) -> None:
-    _create(user)
+    user.create_task("count me")
     proxy.reset()
 
-    response = call(
-        "GET", f"/api/{user.id}/tasks", token=user.token, query={"q": "count", "status": "pending", "offset": 5}
-    )
+    response = user.list_tasks(q="count", status="pending", offset=5)
 
     assert response.headers["x-total-count"] == "1"
     assert response.json() == []
@@ -66,9 +57,9 @@ def test_list_with_search_filter_and_count_is_one_round_trip(user: User, proxy: 
 
 
 def test_requests_send_no_transaction_statements(user: User, proxy: CountingProxy) -> None:
-    task = _create(user)
-    call("PATCH", f"/api/{user.id}/tasks/{task['id']}", token=user.token, json_body={"title": "x"})
-    call("DELETE", f"/api/{user.id}/tasks/{task['id']}", token=user.token)
+    task = user.create_task()
+    call("PATCH", user.task_path(task["id"]), token=user.token, json_body={"title": "x"})
+    call("DELETE", user.task_path(task["id"]), token=user.token)
 
     keywords = {statement.split()[0].upper() for statement in proxy.statements()}
 
@@ -77,9 +68,9 @@ def test_requests_send_no_transaction_statements(user: User, proxy: CountingProx
 
 
 def test_refused_request_does_not_reach_the_database(user: User, other_user: User, proxy: CountingProxy) -> None:
-    call("GET", f"/api/{other_user.id}/tasks", token=user.token)
-    call("GET", f"/api/{user.id}/tasks", token="not-a-token")
-    call("POST", f"/api/{user.id}/tasks", token=user.token, json_body={"title": ""})
+    call("GET", other_user.tasks_path, token=user.token)
+    call("GET", user.tasks_path, token="not-a-token")
+    call("POST", user.tasks_path, token=user.token, json_body={"title": ""})
 
     assert proxy.round_trips == []
 
@@ -97,7 +88,7 @@ def test_refused_request_does_not_reach_the_database(user: User, other_user: Use
 def test_mcp_tool_call_costs_what_its_rest_route_costs(
     user: User, proxy: CountingProxy, tool: str, arguments: dict[str, Any], verb: str
 ) -> None:
-    task = _create(user)
+    task = user.create_task()
     proxy.reset()
 
     result = call_tool(user.token, tool, {k: task["id"] if v == "{id}" else v for k, v in arguments.items()})
@@ -109,7 +100,7 @@ def test_mcp_tool_call_costs_what_its_rest_route_costs(
 
 
 def test_mcp_handshake_and_tool_listing_reach_no_database(user: User, proxy: CountingProxy) -> None:
-    _create(user)
+    user.create_task()
     proxy.reset()
 
     initialize(user.token)

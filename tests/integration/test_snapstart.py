@@ -12,9 +12,8 @@ import pytest
 import snapshot_restore_py
 from sqlalchemy.pool import QueuePool
 
-from localdev.events import call
 from localdev.pgproxy import CountingProxy
-from support.auth import User
+from support.users import User
 from todo_common import settings
 from todo_common.db import get_engine
 from todo_common.security import get_verifier
@@ -49,7 +48,7 @@ def every_app() -> None:
 
 
 def test_before_the_snapshot_the_apps_are_warmed_without_the_database(user: User, proxy: CountingProxy) -> None:
-    call("GET", f"/api/{user.id}/tasks", token=user.token)  # the environment holds a connection
+    user.list_tasks()  # the environment holds a connection
     assert connections_held() == 1
     proxy.reset()
 
@@ -76,7 +75,7 @@ def test_after_a_restore_the_verifier_and_the_engine_are_made_anew(user: User) -
 
     assert get_verifier() is not verifier  # its JWKS cache was timed on the old monotonic clock
     assert get_engine() is not engine
-    assert call("GET", f"/api/{user.id}/tasks", token=user.token).status == 200
+    assert user.list_tasks().status == 200
 
 
 @pytest.fixture

@@ -131,11 +131,3 @@ class JwksServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-class User:
-    """A fresh user id (tests never share users, so they never see each other's tasks) and a token."""
-
-    def __init__(self) -> None:
-        self.id = new_user_id()
-        self.token = hs256_token(self.id)

@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from localdev.routing import load_routes
 from localdev.server import DevServerSettings, TemplateRouter, local_app, prepare_environment
-from support.auth import User
+from support.users import User
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +19,8 @@ def client() -> TestClient:
 def test_local_server_routes_requests_to_the_functions(client: TestClient, user: User) -> None:
     headers = {"Authorization": f"Bearer {user.token}"}
 
-    created = client.post(f"/api/{user.id}/tasks", json={"title": "local"}, headers=headers)
-    listed = client.get(f"/api/{user.id}/tasks", headers=headers)
+    created = client.post(user.tasks_path, json={"title": "local"}, headers=headers)
+    listed = client.get(user.tasks_path, headers=headers)
 
     assert created.status_code == 201
     assert [task["title"] for task in listed.json()] == ["local"]
@@ -79,7 +79,7 @@ FRONTEND = "http://localhost:3000"  # AllowedOrigins' default in template.yaml
 def test_local_server_answers_cors_preflight_as_the_http_api_does(user: User) -> None:
     client = TestClient(local_app())
     preflight = client.options(
-        f"/api/{user.id}/tasks/1",
+        user.task_path(1),
         headers={
             "Origin": FRONTEND,
             "Access-Control-Request-Method": "PATCH",
@@ -98,8 +98,8 @@ def test_local_server_lets_the_frontend_read_what_the_template_exposes(user: Use
     client = TestClient(local_app())
     headers = {"Authorization": f"Bearer {user.token}", "Origin": FRONTEND}
 
-    listed = client.get(f"/api/{user.id}/tasks", headers=headers)
-    foreign = client.get(f"/api/{user.id}/tasks", headers={**headers, "Origin": "https://evil.example"})
+    listed = client.get(user.tasks_path, headers=headers)
+    foreign = client.get(user.tasks_path, headers={**headers, "Origin": "https://evil.example"})
 
     assert listed.headers["access-control-allow-origin"] == FRONTEND
     assert {"etag", "x-total-count"} <= set(listed.headers["access-control-expose-headers"].lower().split(", "))

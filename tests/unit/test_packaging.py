@@ -1,6 +1,7 @@
 """What ships to Lambda is what the lockfile pins."""
 
-from localdev.requirements import ROOT, requirements
+from localdev import ROOT
+from localdev.requirements import requirements
 
 
 def test_each_artifacts_requirements_match_the_lockfile() -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from localdev import ROOT
 from localdev.events import EVENTS, load_event
-from localdev.routing import TEMPLATE, load_routes, load_template, resolve
+from localdev.routing import load_routes, load_template, resolve
 
-ROOT = TEMPLATE.parent
 ROUTES = load_routes()
 
 

@@ -1,17 +1,26 @@
-"""An x86_64 build of the stack with the real `make build`, for running the artifacts on this machine
-(the deployed architecture is arm64, whose wheels do not run here)."""
+"""Builds of the stack with the real `make build` (plain `sam build`), into a folder of one's own:
+for the template's architecture (what deploys, arm64) or another one (x86_64, whose wheels run on
+this machine)."""
 
 import os
 import subprocess
 from pathlib import Path
 
-from localdev.database import ROOT
+from localdev import ROOT, UV
+from localdev.routing import load_template
 
 
-def build_x86_64(workdir: Path, *, cached: bool = False) -> Path:
-    """Build into `workdir/build` from a copy of template.yaml that differs only in architecture."""
+def template_architecture() -> str:
+    [architecture] = load_template()["Globals"]["Function"]["Architectures"]
+    return str(architecture)
+
+
+def build_stack(workdir: Path, architecture: str | None = None, *, cached: bool = False) -> Path:
+    """Build into `workdir/build` from a copy of template.yaml that differs at most in architecture."""
+    deployed = template_architecture()
+    architecture = architecture or deployed
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "template.yaml").write_text((ROOT / "template.yaml").read_text().replace("arm64", "x86_64"))
+    (workdir / "template.yaml").write_text((ROOT / "template.yaml").read_text().replace(deployed, architecture))
     build_dir = workdir / "build"
     # Code paths stay relative to the repository (--base-dir); the Makefile's build targets install
     # wheels for LAMBDA_ARCH.
@@ -19,7 +28,7 @@ def build_x86_64(workdir: Path, *, cached: bool = False) -> Path:
         "--cached" if cached else "--no-cached"
     )
     command = ["make", "--no-print-directory", "build", f"BUILD_DIR={build_dir}", f"SAM_BUILD_FLAGS={flags}"]
-    environment = {**os.environ, "LAMBDA_ARCH": "x86_64"}
+    environment = {**os.environ, "LAMBDA_ARCH": architecture}
     result = subprocess.run(  # noqa: S603  (our own make target)
         command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900, check=False
     )
@@ -36,8 +45,6 @@ RUNTIME_BOTO3 = "boto3==1.34.32"
 
 def install_lambda_runtime(folder: Path) -> Path:
     """What Lambda's Python runtime adds to the path (boto3), for x86_64, into `folder`."""
-    from localdev.requirements import UV
-
     python = subprocess.run([UV, "python", "find", "3.12"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
     platform = ["--python-platform", "x86_64-manylinux_2_34", "--python", python]
     install = [UV, "pip", "install", "--quiet", "--only-binary", ":all:", *platform, "--target", str(folder)]
