@@ -1,5 +1,6 @@
 # The README's commands. Everything they need is installed on first use: uv (from PyPI, into
-# .tools/ unless one is on PATH), Python 3.12 through uv, the locked dependencies into .venv/.
+# .tools/ unless that version is on PATH), Python (.python-version's) through uv, the locked
+# dependencies into .venv/.
 SHELL := /bin/bash
 # The repository root, wherever make runs (`sam build` runs the build-* targets in a scratch folder).
 ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
@@ -72,9 +73,12 @@ deploy: $(UV) ## sam deploy the stack of samconfig.toml's CONFIG_ENV (dev or pro
 # compiles every module it imports; unchecked-hash trusts the .pyc whatever the file times.
 LAMBDA_ARCH ?= $(shell sed -n 's/^ *Architectures: *\[\(.*\)\]/\1/p' $(ROOT)/template.yaml)
 WHEEL_PLATFORM = $(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)-manylinux_2_34
-INSTALL = $(UV) pip install --quiet --no-deps --only-binary :all: --python-version 3.12 \
-	--python-platform $(WHEEL_PLATFORM) --python $(shell $(UV) python find 3.12)
-COMPILE = $(shell $(UV) python find 3.12) -m compileall -q -j 0 --invalidation-mode unchecked-hash
+# Lambda's runtime (python3.12 in template.yaml) is the project's Python: .python-version.
+PYTHON_VERSION := $(file < $(ROOT)/.python-version)
+LAMBDA_PYTHON = $(shell $(UV) python find $(PYTHON_VERSION))
+INSTALL = $(UV) pip install --quiet --no-deps --only-binary :all: --python-version $(PYTHON_VERSION) \
+	--python-platform $(WHEEL_PLATFORM) --python $(LAMBDA_PYTHON)
+COMPILE = $(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash
 
 build-CommonLayer: | $(UV)
 	$(INSTALL) --target "$(ARTIFACTS_DIR)/python" -r requirements.txt

@@ -84,3 +84,11 @@ def test_sample_event_is_a_routed_http_api_v2_event(path: Path) -> None:
     assert resolved[1] == event.get("pathParameters", {})
     if "body" in event:
         json.loads(event["body"])
+
+
+def test_the_lambda_runtime_is_the_python_the_build_compiles_for() -> None:
+    """The build compiles bytecode with .python-version's Python; a runtime of another version would
+    ignore every .pyc and compile each module at every cold start."""
+    runtime = load_template()["Globals"]["Function"]["Runtime"]
+
+    assert runtime == f"python{(ROOT / '.python-version').read_text().strip()}"
