@@ -1,7 +1,7 @@
 """The size of each function and of the layer as `sam build` makes them: unzipped, and zipped as
 `sam deploy` uploads them (deflate).
 
-    python bench/sizes.py [BUILD_DIR]     # default: a fresh x86_64 build
+    python -m bench.sizes [BUILD_DIR]     # default: a fresh build of template.yaml (arm64)
 """
 
 import sys
@@ -9,7 +9,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-RESOURCES = ("CommonLayer", "AuthFunction", "ChatFunction", "McpFunction", "TasksFunction")
+from localdev.routing import load_handlers
+
+RESOURCES = ("CommonLayer", *load_handlers())
 
 
 def sizes(build: Path) -> dict[str, tuple[int, int]]:

@@ -64,6 +64,15 @@ class Route:
         return found.groupdict() if found else None
 
 
+def load_handlers(template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Each function's logical id in the template → its handler (module.attribute), in id order."""
+    resources = (template or load_template())["Resources"]
+    functions = {
+        name: r["Properties"]["Handler"] for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
+    }
+    return dict(sorted(functions.items()))
+
+
 def load_routes(template: dict[str, Any] | None = None) -> list[Route]:
     """Every HttpApi event of every function in the template, most specific first."""
     template = template or load_template()

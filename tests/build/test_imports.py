@@ -5,23 +5,24 @@ import sys
 
 import pytest
 
+from localdev.routing import load_handlers
 from support.source_env import source_env
 
+# Each function's handler module.
+MODULES = {function: handler.rsplit(".", 1)[0] for function, handler in load_handlers().items()}
 
-@pytest.mark.parametrize(
-    ("module", "imports_openai"),
-    [("tasks_api.app", False), ("auth_api.app", False), ("mcp_api.app", False), ("chat_api.app", True)],
-)
-def test_only_the_chat_function_imports_openai(module: str, imports_openai: bool) -> None:
-    code = f"import sys, {module}; print('openai' in sys.modules)"
+
+@pytest.mark.parametrize("function", MODULES)
+def test_only_the_chat_function_imports_openai(function: str) -> None:
+    code = f"import sys, {MODULES[function]}; print('openai' in sys.modules)"
 
     result = subprocess.run([sys.executable, "-c", code], env=source_env(), capture_output=True, text=True, check=False)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str(imports_openai)
+    assert result.stdout.strip() == str(function == "ChatFunction")
 
 
-@pytest.mark.parametrize("module", ["tasks_api.app", "auth_api.app", "mcp_api.app", "chat_api.app"])
+@pytest.mark.parametrize("module", MODULES.values())
 def test_without_tracing_no_function_loads_the_xray_sdk_or_botocores_client(module: str) -> None:
     # (Powertools imports botocore's small top-level package itself, to tag its user agent.)
     code = f"import sys, {module}; print(sorted({{'aws_xray_sdk', 'botocore.client'}} & set(sys.modules)))"

@@ -13,13 +13,14 @@ import snapshot_restore_py
 from sqlalchemy.pool import QueuePool
 
 from localdev.pgproxy import CountingProxy
+from localdev.routing import load_handlers
 from support.users import User
 from todo_common import settings
 from todo_common.db import get_engine
 from todo_common.security import get_verifier
 
 # Every function's app, as in one Lambda environment each (here: one process for all).
-APPS = ("auth_api.app", "chat_api.app", "mcp_api.app", "tasks_api.app")
+APPS = tuple(handler.rsplit(".", 1)[0] for handler in load_handlers().values())
 
 
 def connections_held() -> int:
