@@ -92,7 +92,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
     """The process that hands tests to pytest-xdist's workers and runs none itself."""
-    return not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+    distributing = config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+    return distributing and not hasattr(config, "workerinput") and not config.getoption("collectonly")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
