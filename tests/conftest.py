@@ -65,9 +65,11 @@ def pytest_configure(config: pytest.Config) -> None:
         LLM_MODEL="gemini-test-flash",
         BCRYPT_ROUNDS="4",
         DB_STATEMENT_TIMEOUT_MS="1500",  # short, so that the lock-wait tests are quick
-        # Every sample event comes from one address: the suite's failed logins must not add up to
-        # a block there. tests/api/test_login_limits.py sets its own limits, from its own addresses.
+        # Every sample event comes from one address: the suite's failed logins and signups must not
+        # add up to a block there. tests/api/test_login_limits.py sets its own limits, from its own
+        # addresses.
         LOGIN_FAILURES_PER_ADDRESS="100000",
+        SIGNUPS_PER_ADDRESS="100000",
         POWERTOOLS_SERVICE_NAME="todo-tests",
         POWERTOOLS_METRICS_NAMESPACE="TodoApiTests",
         POWERTOOLS_TRACE_DISABLED="true",

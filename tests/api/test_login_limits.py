@@ -1,11 +1,13 @@
-"""Login protection through the auth function's handler, with v2.0 events from different source
-addresses: guessing is slowed (429 + Retry-After, no bcrypt once blocked), the owner logs in from
-elsewhere, an address failing across accounts is slowed, counters expire, unknown and known
-emails look alike, parallel failures are all counted, and the cost in round trips."""
+"""Login and signup protection through the auth function's handler, with v2.0 events from different
+source addresses: guessing is slowed (429 + Retry-After, no bcrypt once blocked), the owner logs in
+from elsewhere, an address failing across accounts is slowed, counters expire, unknown and known
+emails look alike, parallel failures are all counted, signups in bulk from one address are slowed
+before they cost a hash, and the cost in round trips."""
 
 import secrets
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import bcrypt
@@ -39,17 +41,22 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def bcrypt_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many times bcrypt checked a password (one entry per check)."""
-    checks: list[int] = []
-    real = bcrypt.checkpw
+def bcrypt_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times bcrypt checked a password (`checkpw`) and hashed one (`hashpw`)."""
+    calls: Counter[str] = Counter()
 
-    def counting(password: bytes, hashed: bytes) -> bool:
-        checks.append(1)
-        return bool(real(password, hashed))
+    def counted(name: str) -> Callable[..., Any]:
+        real = getattr(bcrypt, name)
 
-    monkeypatch.setattr(bcrypt, "checkpw", counting)
-    return checks
+        def counting(*args: bytes) -> Any:
+            calls[name] += 1
+            return real(*args)
+
+        return counting
+
+    for name in ("checkpw", "hashpw"):
+        monkeypatch.setattr(bcrypt, name, counted(name))
+    return calls
 
 
 def address() -> str:
@@ -63,15 +70,21 @@ def login(email: str, password: str, source: str) -> Response:
     return invoke(event, route)
 
 
+def signup(email: str, source: str | None = None, password: str = PASSWORD) -> Response:
+    event, route = http_event("POST", "/api/auth/signup", json_body={"email": email, "password": password})
+    assert route is not None
+    if source is not None:
+        event["requestContext"]["http"]["sourceIp"] = source
+    return invoke(event, route)
+
+
 def account() -> str:
     email = f"{new_user_id()}@example.com"
-    event, route = http_event("POST", "/api/auth/signup", json_body={"email": email, "password": PASSWORD})
-    assert route is not None
-    assert invoke(event, route).status == 201
+    assert signup(email).status == 201
     return email
 
 
-def test_guessing_one_account_from_one_address_is_blocked_before_bcrypt(bcrypt_checks: list[int]) -> None:
+def test_guessing_one_account_from_one_address_is_blocked_before_bcrypt(bcrypt_calls: Counter[str]) -> None:
     email, attacker = account(), address()
 
     guesses = [login(email, f"wrong-{n}", attacker) for n in range(3)]
@@ -82,7 +95,7 @@ def test_guessing_one_account_from_one_address_is_blocked_before_bcrypt(bcrypt_c
     assert (blocked.status, even_right.status) == (429, 429)
     assert 1 <= int(blocked.headers["retry-after"]) <= 60
     assert blocked.json() == {"detail": "Too many failed logins; try again later"}
-    assert len(bcrypt_checks) == 3  # the two blocked attempts checked no password
+    assert bcrypt_calls["checkpw"] == 3  # the two blocked attempts checked no password
 
 
 def test_the_owner_still_logs_in_from_another_address() -> None:
@@ -189,6 +202,17 @@ def test_counting_costs_one_round_trip_on_a_failure_and_none_on_a_first_success(
     assert trips == [1, 2, 2]
 
 
+def test_a_signup_costs_one_round_trip_for_its_count(proxy: CountingProxy) -> None:
+    statuses, trips = [], []
+    for email in (f"{new_user_id()}@example.com",) * 2:  # a new account, then the same email again
+        proxy.reset()
+        statuses.append(signup(email, address()).status)
+        trips.append(len(proxy.round_trips))
+
+    assert statuses == [201, 409]
+    assert trips == [2, 2]  # the count, then the insert
+
+
 def test_each_further_failure_blocks_twice_as_long(db: psycopg.Connection[Any]) -> None:
     email, source = account(), address()
     keys = limiter.keys_for(get_settings(), email, source)
@@ -212,3 +236,54 @@ def test_expired_counters_are_deleted_as_failures_come(db: psycopg.Connection[An
     login(account(), "wrong", address())
 
     assert db.execute("SELECT count(*) FROM login_failures WHERE key = %s", (stale,)).fetchone() == (0,)
+
+
+@pytest.fixture
+def signups_per_address(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv("SIGNUPS_PER_ADDRESS", "3")
+    get_settings.cache_clear()
+    return 3
+
+
+def test_signups_in_bulk_from_one_address_are_slowed_before_they_cost_a_hash(
+    signups_per_address: int, bcrypt_calls: Counter[str], db: psycopg.Connection[Any]
+) -> None:
+    source = address()
+    emails = [f"{new_user_id()}@example.com" for _ in range(signups_per_address + 2)]
+
+    answers = [signup(email, source) for email in emails]
+
+    assert [answer.status for answer in answers] == [201] * signups_per_address + [429, 429]
+    assert {answer.headers["retry-after"] for answer in answers[signups_per_address:]} == {"60"}
+    assert answers[-1].json() == {"detail": "Too many signups from this address; try again later"}
+    assert bcrypt_calls["hashpw"] == signups_per_address  # a refused signup hashes nothing
+    refused = emails[signups_per_address:]
+    assert db.execute("SELECT count(*) FROM users WHERE email = ANY(%s)", (refused,)).fetchone() == (0,)
+    assert signup(refused[0], address()).status == 201  # other addresses sign up as before
+
+
+def test_a_blocked_address_signs_up_again_once_its_block_ends_and_the_next_block_is_longer(
+    signups_per_address: int, db: psycopg.Connection[Any]
+) -> None:
+    source = address()
+    for _ in range(signups_per_address):
+        assert signup(f"{new_user_id()}@example.com", source).status == 201
+    first = int(signup(f"{new_user_id()}@example.com", source).headers["retry-after"])
+
+    key = limiter.signup_key(get_settings(), source)
+    db.execute("UPDATE login_failures SET blocked_until = now() WHERE key = %s", (key,))  # it ends
+    assert signup(f"{new_user_id()}@example.com", source).status == 201
+    second = int(signup(f"{new_user_id()}@example.com", source).headers["retry-after"])
+
+    assert (first, second) == (60, 120)  # refused signups were not counted: one more, one doubling
+    db.execute("UPDATE login_failures SET blocked_until = NULL, expires_at = now() WHERE key = %s", (key,))
+    assert signup(f"{new_user_id()}@example.com", source).status == 201  # lapsed: counted from one again
+
+
+def test_invalid_signups_are_refused_without_being_counted(signups_per_address: int) -> None:
+    source = address()
+    for _ in range(signups_per_address + 2):
+        assert signup(f"{new_user_id()}@example.com", source, password="short").status == 400
+        assert signup("not-an-email", source).status == 400
+
+    assert signup(f"{new_user_id()}@example.com", source).status == 201

@@ -52,20 +52,40 @@ class Identity(SQLModel):
     created_at: UtcDatetime | None
 
 
+def _too_many(detail: str, retry_after: int) -> HTTPException:
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(retry_after)})
+
+
+def _source_address(request: Request) -> str:
+    """API Gateway's sourceIp (Mangum's client), or the local socket's: never a header a client sets."""
+    return request.client.host if request.client else ""
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds until the next attempt is checked"}}
+
+
 @router.post(
     "/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses={400: {"description": "Invalid email or weak password"}, 409: {"description": "Email taken"}},
+    responses={
+        400: {"description": "Invalid email or weak password"},
+        409: {"description": "Email taken"},
+        429: {"description": "Too many signups from this address", "headers": _RETRY_AFTER},
+    },
 )
-async def signup(data: Signup, session: SessionDep) -> Any:
+async def signup(data: Signup, session: SessionDep, request: Request) -> Any:
+    settings = get_settings()
     try:
         email = users.normalise_email(data.email)
     except users.InvalidEmail as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if problem := passwords.password_problem(data.password):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, problem)
-    password_hash = passwords.hash_password(data.password, get_settings().BCRYPT_ROUNDS)
+    # Counted once the request is valid, and refused before the password is hashed.
+    if (retry_after := limiter.count_signup(session, settings, _source_address(request))) is not None:
+        raise _too_many("Too many signups from this address; try again later", retry_after)
+    password_hash = passwords.hash_password(data.password, settings.BCRYPT_ROUNDS)
     user = users.create_user(session, email, password_hash, name=data.name)
     if user is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "An account with this email already exists")
@@ -79,7 +99,7 @@ async def signup(data: Signup, session: SessionDep) -> Any:
         401: {"description": "Incorrect email or password"},
         429: {
             "description": "Too many failed logins for this account from this address, or from this address",
-            "headers": {"Retry-After": {"description": "Seconds until the next attempt is checked"}},
+            "headers": _RETRY_AFTER,
         },
     },
 )
@@ -89,15 +109,10 @@ async def login(data: Credentials, session: SessionDep, request: Request) -> Acc
         email = counted_as = users.normalise_email(data.email)
     except users.InvalidEmail:  # no account has it: counted and answered like an unknown one
         email, counted_as = "", data.email.strip().lower()
-    # API Gateway's sourceIp (Mangum's client), or the local socket's: never a header a client sets.
-    keys = limiter.keys_for(settings, counted_as, request.client.host if request.client else "")
+    keys = limiter.keys_for(settings, counted_as, _source_address(request))
     attempt = limiter.look_up(session, email, keys)
     if attempt.retry_after is not None:  # refused before the password is checked: no bcrypt
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Too many failed logins; try again later",
-            headers={"Retry-After": str(attempt.retry_after)},
-        )
+        raise _too_many("Too many failed logins; try again later", attempt.retry_after)
     user = attempt.user
     # Checked before anything else is decided, so an unknown email costs a bcrypt check too.
     valid = passwords.verify_password(data.password, user.password_hash if user else None, settings.BCRYPT_ROUNDS)

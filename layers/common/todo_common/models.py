@@ -233,10 +233,12 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class LoginFailures(SQLModel, table=True):
-    """Failed logins counted per account and source address together, and per address alone.
+    """The auth function's counters: failed logins per account and source address together and per
+    address alone, and signups per address (`failures` counts either).
 
-    `key` is an HMAC of what is counted (no email or address is stored). A row expires
-    LOGIN_FAILURE_WINDOW_SECONDS after its last failure (or when its block ends, if later).
+    `key` is an HMAC of what is counted (no email or address is stored). A row expires a window
+    (LOGIN_FAILURE_WINDOW_SECONDS, SIGNUP_WINDOW_SECONDS) after its last count, or when its block
+    ends, if later.
     """
 
     __tablename__ = "login_failures"

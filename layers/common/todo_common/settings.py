@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     LOGIN_FAILURE_WINDOW_SECONDS: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 900
     LOGIN_BLOCK_SECONDS: Annotated[int, Field(ge=1, le=3600)] = 2
     LOGIN_MAX_BLOCK_SECONDS: Annotated[int, Field(ge=1, le=24 * 3600)] = 900
+    # Signups (each costs a bcrypt hash) per source address within the window; past them each
+    # further signup blocks the address as a failed login does (the same block lengths).
+    SIGNUPS_PER_ADDRESS: Annotated[int, Field(ge=1, le=100_000)] = 20
+    SIGNUP_WINDOW_SECONDS: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 3600
     # A pooled connection idle for longer than this is pinged before reuse (a frozen Lambda
     # environment may wake up to a connection the server or a NAT has long dropped).
     DB_PING_AFTER_IDLE_SECONDS: Annotated[float, Field(ge=0)] = 30.0
