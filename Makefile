@@ -25,9 +25,10 @@ dev: .venv/.synced ## Run the API on http://127.0.0.1:$PORT (default 8000) with 
 	$(UV) run --no-sync python -m localdev.server
 
 # In parallel (pytest-xdist), a file to a worker: a file's module and session fixtures (a dev
-# server, a sam build) are made once. TEST_WORKERS=0 runs in this process (for a debugger).
+# server, a sam build) are made once. One worker per core, at most 4 (each holds a few Postgres
+# connections; the suite gains little past that). TEST_WORKERS=0 runs in this process (a debugger).
 TEST_WORKERS ?= auto
-PYTEST := $(UV) run --no-sync pytest --numprocesses $(TEST_WORKERS) --dist loadfile
+PYTEST := $(UV) run --no-sync pytest --numprocesses $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 test: .venv/.synced ## Run the whole test suite against real Postgres
 	$(PYTEST)

@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if isinstance(item, pytest.Function) and item.parent and item.id.params is None and item.name.endswith("]"):
             operation = item.name.removeprefix(item.originalname)[1:-1]
             item._id = item.parent.id.child(item.originalname).with_params(operation)
+    # Should pytest or Schemathesis change, fail loudly rather than let xdist drop tests quietly.
+    repeated = [nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1]
+    if repeated:
+        raise pytest.UsageError(f"tests with the same node id: {repeated[:3]}")
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
