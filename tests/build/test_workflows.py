@@ -45,13 +45,6 @@ def _load(path: Path) -> Workflow:
     return workflow
 
 
-def _triggers(workflow: Workflow) -> Workflow:
-    # YAML 1.1 reads the bare key `on` as the boolean true.
-    triggers = workflow["on"] if "on" in workflow else workflow[True]
-    assert isinstance(triggers, dict)
-    return triggers
-
-
 def _only_job(workflow: Workflow) -> Workflow:
     [job] = workflow["jobs"].values()
     assert isinstance(job, dict)
