@@ -98,6 +98,8 @@ def env(database: Database) -> dict[str, str]:
         "BCRYPT_ROUNDS": "4",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "TodoApiBuild",
+        # The sample events all come from one address: the suite's limits for it (tests/conftest.py).
+        **{name: os.environ[name] for name in ("LOGIN_FAILURES_PER_ADDRESS", "SIGNUPS_PER_ADDRESS")},
     }
 
 
