@@ -136,6 +136,7 @@ def test_signup_refuses_an_invalid_email(email: str) -> None:
         ("short1", "at least 8 characters"),
         ("onlyletters", "one letter and one digit"),
         ("1234567890", "one letter and one digit"),
+        ("abcdefg²", "one letter and one digit"),  # a superscript is no digit
         ("pass\x00word1", "NUL"),
         ("a1" + "x" * 71, "at most 72 bytes"),
         ("é1" + "é" * 35, "at most 72 bytes"),  # 73 bytes in 37 characters
@@ -280,6 +281,33 @@ def test_me_describes_a_better_auth_user_from_the_token(jwks: Any, algorithm: st
 
     assert response.status == 200
     assert response.json() == {"id": user_id, "email": "ba@example.com", "created_at": None}
+
+
+@pytest.mark.parametrize(
+    ("created_at", "answered"),
+    [
+        ("2026-11-20T08:30:00.000Z", "2026-11-20T08:30:00Z"),
+        ("2026-11-20T08:30:00", "2026-11-20T08:30:00Z"),  # no offset: UTC, whatever the server's zone
+        ("2026-11-20T09:30:00+01:00", "2026-11-20T08:30:00Z"),
+        ("9999-12-31T23:59:59-14:00", None),  # past year 9999 in UTC
+        ("0001-01-01T00:00:00+14:00", None),
+        ("yesterday", None),
+        (1732000000, None),
+    ],
+)
+def test_me_answers_a_better_auth_users_creation_time_in_utc_or_not_at_all(
+    jwks: Any, created_at: Any, answered: str | None
+) -> None:
+    from todo_common.security import get_verifier
+
+    key = SigningKey.generate("EdDSA")
+    jwks.keys.append(key.public_jwk())
+    get_verifier.cache_clear()
+
+    response = call("GET", "/api/auth/me", token=key.token(uuid.uuid4().hex, createdAt=created_at))
+
+    assert response.status == 200
+    assert response.json()["created_at"] == answered
 
 
 def test_me_refuses_better_auth_session_cache_token_and_opaque_tokens(jwks: Any) -> None:

@@ -109,3 +109,13 @@ def test_mcp_list_tasks_finds_overdue_tasks(user: User) -> None:
 
     assert [task["title"] for task in listed["structuredContent"]["tasks"]] == ["late"]
     assert listed["structuredContent"]["tasks"][0]["due_date"] == "2020-01-01"
+
+
+def test_a_due_beyond_the_years_kept_is_a_tool_error_and_creates_nothing(user: User) -> None:
+    added = call_tool(user.token, "add_task", {"title": "far", "due": "9999-12-31T23:59:59-14:00"})
+    listed = call_tool(user.token, "list_tasks", {"due_before": "9999-12-31"})
+
+    assert added["isError"] is True
+    assert "1000 to 9998" in added["content"][0]["text"]
+    assert listed["isError"] is True
+    assert user.list_tasks().json() == []

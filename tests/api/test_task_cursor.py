@@ -6,13 +6,14 @@ import base64
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 import pytest
 
 from localdev.events import Response, call
 from localdev.pgproxy import CountingProxy
+from support.auth import hs256_token
 from support.mcp_messages import call_tool
 from support.users import User
 
@@ -39,7 +40,7 @@ def walk(user: User, query: dict[str, Any]) -> tuple[list[int], list[str]]:
         link = next_link(response)
         if link is None:
             return ids, totals
-        path, query_string = urlsplit(link).path, urlsplit(link).query
+        path, query_string = unquote(urlsplit(link).path), urlsplit(link).query
         assert path == user.tasks_path
         pairs = parse_qsl(query_string)
         following: dict[str, Any] = {}
@@ -242,3 +243,18 @@ def test_list_tasks_tool_continues_with_next_cursor(user: User) -> None:
     assert second["next_cursor"] is None
     refused = call_tool(user.token, "list_tasks", {"cursor": first["next_cursor"], "status": "pending"})
     assert refused["isError"] is True
+
+
+def test_the_link_of_a_user_id_in_any_script_is_ascii_and_leads_on(user: User) -> None:
+    user.id = f"日本-{user.id}"  # user ids are any text a token's sub may carry
+    user.token = hs256_token(user.id)
+    created = [user.create_task(f"t{n}")["id"] for n in range(3)]
+
+    response = user.list_tasks(limit=1)
+    link = next_link(response)
+
+    assert response.status == 200
+    assert link is not None
+    assert link.isascii()
+    assert unquote(urlsplit(link).path) == user.tasks_path
+    assert walk(user, {"limit": 1, "order": "asc"})[0] == created

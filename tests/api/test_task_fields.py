@@ -59,6 +59,11 @@ def test_a_due_instant_is_kept_as_an_instant_and_answered_in_utc(user: User) -> 
         {"tags": ["nul\x00"]},
         {"tags": "work"},
         {"tags": None},
+        {"due_date": "9999-12-31"},
+        {"due_date": "0999-12-31"},
+        {"due_at": "9999-12-31T23:59:59-14:00"},
+        {"due_at": "0001-01-01T00:00:00+14:00"},
+        {"tags": ["İ" * 40]},
     ],
     ids=[
         "both-dues",
@@ -77,6 +82,11 @@ def test_a_due_instant_is_kept_as_an_instant_and_answered_in_utc(user: User) -> 
         "nul-tag",
         "tags-not-a-list",
         "tags-null",
+        "day-after-9998",
+        "day-before-1000",
+        "instant-after-9998",
+        "instant-before-1000",
+        "tag-longer-once-lower-cased",
     ],
 )
 def test_invalid_fields_are_refused_and_nothing_is_created(
@@ -107,10 +117,47 @@ def test_patch_sets_and_clears_each_field(user: User) -> None:
     assert (to_a_day["priority"], to_a_day["tags"]) == ("low", ["a"])  # what was not sent stayed
 
 
+def test_the_outermost_due_days_and_instants_are_stored_and_listed(user: User) -> None:
+    """Shifted by a zone's offset or by the day a due day lasts, they still read back (Python's
+    datetime ends at 9999): stored, listed, sorted and filtered, in the zones farthest apart."""
+    edges = [
+        user.create_task(due_date="9998-12-31"),
+        user.create_task(due_at="9998-12-31T23:59:59-12:00"),
+        user.create_task(due_date="1000-01-01"),
+        user.create_task(due_at="1000-01-01T00:00:00+14:00"),
+    ]
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        assert call("PUT", user.preferences_path, token=user.token, json_body={"timezone": zone}).status == 200
+        for query in ({"sort": "due"}, {"due_before": "9998-12-31", "due_after": "1000-01-01"}, {"overdue": "true"}):
+            assert user.list_tasks(**query).status == 200, (zone, query)
+
+    assert {task["id"] for task in user.list_tasks(sort="due").json()} == {task["id"] for task in edges}
+
+
+@pytest.mark.parametrize("query", [{"due_before": "9999-12-31"}, {"due_after": "0001-01-01"}])
+def test_a_due_filter_beyond_the_years_kept_is_refused(user: User, query: dict[str, str]) -> None:
+    response = user.list_tasks(**query)
+
+    assert response.status == 422
+    assert "must be in the years 1000 to 9998" in response.body
+
+
+def test_an_unreadable_date_is_refused_without_being_repeated(user: User) -> None:
+    response = create(user, due_date="x" * 100_000)
+
+    assert response.status == 422
+    assert len(response.body) < 1000
+
+
 @pytest.mark.parametrize(
     "fields",
-    [{"tags": None}, {"due_date": "2026-12-01", "due_at": "2026-12-01T10:00:00Z"}, {"priority": "later"}],
-    ids=["tags-null", "both-dues", "unknown-priority"],
+    [
+        {"tags": None},
+        {"due_date": "2026-12-01", "due_at": "2026-12-01T10:00:00Z"},
+        {"priority": "later"},
+        {"due_at": "9999-12-31T23:59:59-14:00"},
+    ],
+    ids=["tags-null", "both-dues", "unknown-priority", "instant-after-9998"],
 )
 def test_an_invalid_patch_changes_nothing(user: User, fields: dict[str, Any]) -> None:
     before = user.create_task(due_date="2026-11-24", priority="medium", tags=["keep"])

@@ -20,7 +20,7 @@ def password_problem(password: str) -> str | None:
         return "Password must be valid Unicode text"
     if size > MAX_BYTES:
         return f"Password must be at most {MAX_BYTES} bytes in UTF-8 ({size} given)"
-    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+    if not any(c.isalpha() for c in password) or not any(c.isdecimal() for c in password):  # not ², ①
         return "Password must contain at least one letter and one digit"
     return None
 

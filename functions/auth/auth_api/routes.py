@@ -1,6 +1,6 @@
 """Signup, login, and who the caller is. (Async routes: see tasks_api.routes for why.)"""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -136,9 +136,14 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> Identity:
 
 
 def _parse_time(value: object) -> datetime | None:
+    """A token's ISO 8601 instant (UTC unless it says otherwise); None for anything else, or for a
+    year so far out that it could not be answered in UTC."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if not 2 <= parsed.year <= 9998:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

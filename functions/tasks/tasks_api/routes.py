@@ -7,7 +7,7 @@ took about twice as long that way. (`make dev` serves one request at a time for 
 """
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -121,7 +121,8 @@ def next_page(request: Request, cursor: str) -> str:
     """This list's URL with the next page's cursor: relative (the Host header is the client's to
     set, and API Gateway's domain is not the app's to know)."""
     kept = [(name, value) for name, value in request.query_params.multi_items() if name not in ("cursor", "offset")]
-    return f"{request.url.path}?{urlencode([*kept, ('cursor', cursor)])}"
+    # Percent-encoded: a user id may be any text, and a header carries ASCII (RFC 3986 in RFC 8288).
+    return f"{quote(request.url.path)}?{urlencode([*kept, ('cursor', cursor)])}"
 
 
 @router.post(

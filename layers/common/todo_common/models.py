@@ -83,27 +83,46 @@ UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str)]
 Priority = Literal["low", "medium", "high"]
 
 
+# Due days and instants stay within these years: shifted by any zone's offset, or by the day a due
+# day lasts, they remain readable as Python datetimes (years 1 to 9999).
+EARLIEST_DUE_YEAR, LATEST_DUE_YEAR = 1000, 9998
+_DATE_FORMAT = "must be a date as YYYY-MM-DD"
+_INSTANT_FORMAT = "must be a date-time as YYYY-MM-DDTHH:MM:SS with its offset"
+
+
 def _iso_date(value: object) -> object:
     """A day as ISO 8601 text only: pydantic would also take a number (or "0") as a Unix time."""
     if isinstance(value, str):
-        return date.fromisoformat(value)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:  # its message repeats the input
+            raise ValueError(_DATE_FORMAT) from None
     if isinstance(value, date):
         return value
-    raise ValueError("must be a date as YYYY-MM-DD")
+    raise ValueError(_DATE_FORMAT)
 
 
 def _iso_instant(value: object) -> object:
     """A date-time as ISO 8601 text only (not a number of seconds since 1970)."""
     if isinstance(value, str):
-        return datetime.fromisoformat(value)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(_INSTANT_FORMAT) from None
     if isinstance(value, datetime):
         return value
-    raise ValueError("must be a date-time as YYYY-MM-DDTHH:MM:SS with its offset")
+    raise ValueError(_INSTANT_FORMAT)
+
+
+def _in_due_years[When: date](value: When) -> When:
+    if not EARLIEST_DUE_YEAR <= value.year <= LATEST_DUE_YEAR:
+        raise ValueError(f"must be in the years {EARLIEST_DUE_YEAR} to {LATEST_DUE_YEAR}")
+    return value
 
 
 # Dates arrive as ISO strings, which the strict input models would otherwise refuse.
-DueDate = Annotated[date, Strict(False), BeforeValidator(_iso_date)]
-DueInstant = Annotated[AwareDatetime, Strict(False), BeforeValidator(_iso_instant)]
+DueDate = Annotated[date, Strict(False), BeforeValidator(_iso_date), AfterValidator(_in_due_years)]
+DueInstant = Annotated[AwareDatetime, Strict(False), BeforeValidator(_iso_instant), AfterValidator(_in_due_years)]
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 20
 
@@ -112,12 +131,20 @@ def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
+def _tag_length(tag: str) -> str:
+    """Measured once in lower case: lower-casing can lengthen a text ("İ" is two characters)."""
+    if not 1 <= len(tag) <= TAG_MAX_LENGTH:
+        raise ValueError(f"must be 1 to {TAG_MAX_LENGTH} characters")
+    return tag
+
+
 # Labels compare without case: kept trimmed and in lower case, each once, in the order given.
 Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=TAG_MAX_LENGTH),
     AfterValidator(clean_text),
     AfterValidator(single_line),
+    AfterValidator(_tag_length),
 ]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
 
@@ -261,12 +288,15 @@ class UserPreferences(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_timestamp_column())
 
 
+IANA_ZONE_PROBLEM = "must be an IANA time zone name, such as Europe/Berlin"
+
+
 def iana_zone(name: str) -> str:
     """An IANA time zone name that this system knows (`Europe/Berlin`, `UTC`)."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("must be an IANA time zone name, such as Europe/Berlin") from None
+        raise ValueError(IANA_ZONE_PROBLEM) from None
     return name
 
 

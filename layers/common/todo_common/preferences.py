@@ -5,8 +5,10 @@ One statement each: a read, or an upsert that returns what was stored.
 
 from typing import Any
 
-from sqlalchemy import func, select
+from psycopg.errors import InvalidParameterValue
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
 from todo_common.models import UserPreferences
@@ -25,12 +27,24 @@ def get_timezone(session: Session, user_id: str) -> str:
     return zone
 
 
+class UnknownTimeZone(ValueError):
+    """A zone name that Python's zone database has and Postgres's does not (`right/UTC`, `localtime`)."""
+
+
 def set_timezone(session: Session, user_id: str, timezone: str) -> str:
+    """Store the user's zone; Postgres checks the name as it stores it, since every date query of
+    theirs will evaluate it there (UnknownTimeZone, and nothing stored, if it does not know it)."""
+    checked = case((func.timezone(literal(timezone), func.now()).is_not(None), literal(timezone)))
     statement = (
         insert(UserPreferences)
-        .values(user_id=user_id, timezone=timezone)
-        .on_conflict_do_update(index_elements=["user_id"], set_={"timezone": timezone, "updated_at": func.now()})
+        .values(user_id=user_id, timezone=checked)
+        .on_conflict_do_update(index_elements=["user_id"], set_={"timezone": checked, "updated_at": func.now()})
         .returning(col(UserPreferences.timezone))
     )
-    stored: str = session.execute(statement).scalar_one()
+    try:
+        stored: str = session.execute(statement).scalar_one()
+    except DataError as error:
+        if isinstance(error.orig, InvalidParameterValue):
+            raise UnknownTimeZone(timezone) from None
+        raise
     return stored
