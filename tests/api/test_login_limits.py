@@ -287,3 +287,12 @@ def test_invalid_signups_are_refused_without_being_counted(signups_per_address: 
         assert signup("not-an-email", source).status == 400
 
     assert signup(f"{new_user_id()}@example.com", source).status == 201
+
+
+def test_a_request_without_a_source_address_is_counted_under_none() -> None:
+    """API Gateway always sends sourceIp; an event without one is still answered, not a 500."""
+    event, route = http_event("POST", "/api/auth/login", json_body={"email": account(), "password": "wrong-1"})
+    assert route is not None
+    event["requestContext"]["http"]["sourceIp"] = None
+
+    assert invoke(event, route).status == 401

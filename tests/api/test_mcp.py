@@ -13,10 +13,10 @@ import jsonschema
 import psycopg
 import pytest
 
-from localdev.events import call
+from localdev.events import call, http_event, invoke
 from localdev.pgproxy import CountingProxy
 from support.auth import JwksServer, SigningKey, hs256_token, new_user_id
-from support.mcp_messages import HANDSHAKE_VERSION, MODERN_VERSION, call_tool, initialize, mcp_post, rpc_result
+from support.mcp_messages import ACCEPT, HANDSHAKE_VERSION, MODERN_VERSION, call_tool, initialize, mcp_post, rpc_result
 from support.users import User
 from todo_common.models import BIGINT_MAX, TITLE_MAX_LENGTH
 
@@ -380,6 +380,39 @@ def test_protected_resource_metadata_describes_the_endpoint(path: str) -> None:
         "bearer_methods_supported": ["header"],
         "resource_name": "Todo API",
     }
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["[", 'evil.example"; x="y', "a b", "ünï.example", ""],
+    ids=["bracket", "quote", "space", "non-ascii", "none"],
+)
+def test_a_host_header_that_is_no_host_is_refused_not_echoed(host: str) -> None:
+    """Without MCP_RESOURCE_URL the endpoint's URL comes from the Host header (behind API Gateway,
+    the API's own domain): anything else is a 400, never a 500 or a header parameter of its own."""
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"accept": ACCEPT, "mcp-protocol-version": HANDSHAKE_VERSION}
+    responses = []
+    for method, path, token in (("GET", "/.well-known/oauth-protected-resource/mcp", None), ("POST", "/mcp", None)):
+        event, route = http_event(
+            method, path, token=token, json_body=message if method == "POST" else None, headers=headers
+        )
+        assert route is not None
+        event["headers"]["host"] = host
+        responses.append(invoke(event, route))
+
+    assert [response.status for response in responses] == [400, 400]
+    assert all(response.json() == {"detail": "Invalid Host header"} for response in responses)
+    assert all("www-authenticate" not in response.headers for response in responses)
+
+
+@pytest.mark.parametrize("host", ["todo.example.com", "localhost:8000", "todo.example.com."])
+def test_a_host_with_a_port_or_an_ipv6_address_names_its_own_metadata(host: str) -> None:
+    event, route = http_event("GET", "/.well-known/oauth-protected-resource/mcp")
+    assert route is not None
+    event["headers"]["host"] = host
+
+    assert invoke(event, route).json()["resource"] == f"https://{host}/mcp"
 
 
 RESOURCE = "https://todo.example.com/mcp"

@@ -184,6 +184,9 @@ def test_a_cursor_the_api_did_not_make_is_a_4xx(user: User, cursor: str) -> None
         ("title", 7),
         ("id", "7"),
         ("priority", 10**30),
+        ("priority", 2**31),  # past the rank's integer, within a bigint
+        ("priority", -(2**31) - 1),
+        ("id", 2**63),
     ],
 )
 def test_a_forged_key_of_the_wrong_kind_is_refused(varied: User, sort: str, key: Any) -> None:
@@ -245,8 +248,9 @@ def test_list_tasks_tool_continues_with_next_cursor(user: User) -> None:
     assert refused["isError"] is True
 
 
-def test_the_link_of_a_user_id_in_any_script_is_ascii_and_leads_on(user: User) -> None:
-    user.id = f"日本-{user.id}"  # user ids are any text a token's sub may carry
+@pytest.mark.parametrize("prefix", ["日本", "a?b#c\\d"], ids=["non-latin", "url-syntax"])
+def test_the_link_of_any_user_id_is_ascii_and_leads_on(user: User, prefix: str) -> None:
+    user.id = f"{prefix}-{user.id}"  # user ids are any text a token's sub may carry
     user.token = hs256_token(user.id)
     created = [user.create_task(f"t{n}")["id"] for n in range(3)]
 

@@ -58,7 +58,7 @@ def _too_many(detail: str, retry_after: int) -> HTTPException:
 
 def _source_address(request: Request) -> str:
     """API Gateway's sourceIp (Mangum's client), or the local socket's: never a header a client sets."""
-    return request.client.host if request.client else ""
+    return (request.client.host if request.client else None) or ""
 
 
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds until the next attempt is checked"}}

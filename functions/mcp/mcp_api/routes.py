@@ -7,11 +7,12 @@ an HTTP API cannot hold, and there are no sessions to `DELETE`: both answer 405 
 token check).
 """
 
+import re
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
@@ -39,9 +40,20 @@ def get_mcp_verifier() -> TokenVerifier:
 snapstart.after_restore(get_mcp_verifier.cache_clear)  # as todo_common.security's verifier
 
 
+# A host name or bracketed IPv6 address, and a port: all a Host header may be before it goes into a
+# URL and a WWW-Authenticate header.
+_HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
 def resource_url(request: Request) -> str:
     """The MCP endpoint's public URL: `MCP_RESOURCE_URL`, else this request's origin + /mcp."""
-    return get_settings().MCP_RESOURCE_URL or str(request.base_url).rstrip("/") + MCP_PATH
+    if configured := get_settings().MCP_RESOURCE_URL:
+        return configured
+    host = request.headers.get("host", "")
+    if not _HOST.fullmatch(host):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Invalid Host header")
+    scheme = "http" if request.scope.get("scheme") == "http" else "https"  # Mangum: X-Forwarded-Proto
+    return f"{scheme}://{host}{MCP_PATH}"
 
 
 def metadata_url(resource: str) -> str:

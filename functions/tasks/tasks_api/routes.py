@@ -121,8 +121,9 @@ def next_page(request: Request, cursor: str) -> str:
     """This list's URL with the next page's cursor: relative (the Host header is the client's to
     set, and API Gateway's domain is not the app's to know)."""
     kept = [(name, value) for name, value in request.query_params.multi_items() if name not in ("cursor", "offset")]
-    # Percent-encoded: a user id may be any text, and a header carries ASCII (RFC 3986 in RFC 8288).
-    return f"{quote(request.url.path)}?{urlencode([*kept, ('cursor', cursor)])}"
+    # The decoded path, percent-encoded once: a user id may be any text (`?` and `#` included, which
+    # request.url.path has escaped already), and a header carries ASCII (RFC 3986 in RFC 8288).
+    return f"{quote(request.scope['path'])}?{urlencode([*kept, ('cursor', cursor)])}"
 
 
 @router.post(

@@ -17,7 +17,9 @@ from todo_common.models import BIGINT_MAX, clean_text
 
 MAX_CURSOR_LENGTH = 600
 # What a sort's key is: an instant, a text (titles), or a number (ids, priority ranks).
-KeyKind = Literal["instant", "text", "number"]
+# What a sort key is in SQL: a timestamptz, text, or a bigint or integer (which bound what it may hold).
+KeyKind = Literal["instant", "text", "bigint", "integer"]
+_INTEGER_LIMITS = {"bigint": BIGINT_MAX, "integer": 2**31 - 1}
 
 
 class InvalidCursor(ValueError):
@@ -67,7 +69,7 @@ def _key(key: object, kind: KeyKind) -> Any:
                 return instant
         elif kind == "text" and isinstance(key, str):
             return clean_text(key)
-        elif kind == "number" and _is_int(key) and abs(key) <= BIGINT_MAX:  # type: ignore[arg-type]
+        elif kind in _INTEGER_LIMITS and _is_int(key) and abs(key) <= _INTEGER_LIMITS[kind]:  # type: ignore[arg-type]
             return key
     except ValueError:
         pass

@@ -272,8 +272,8 @@ _KEY_KINDS: dict[SortField, cursors.KeyKind] = {
     "updated_at": "instant",
     "due": "instant",
     "title": "text",
-    "id": "number",
-    "priority": "number",
+    "id": "bigint",
+    "priority": "integer",  # the rank of _sort_key's CASE
 }
 
 
