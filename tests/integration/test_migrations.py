@@ -67,3 +67,30 @@ def test_task_list_query_uses_the_per_user_index(db: psycopg.Connection[Any]) ->
 
     assert "ix_tasks_user_id_created_at_id" in plan
     assert "Seq Scan" not in plan
+
+
+def test_the_values_the_api_could_not_read_back_are_cleared(database: Database) -> None:
+    scratch = Database(database.server_url)
+    try:
+        command.upgrade(alembic_config(scratch.url), "0010")
+        with psycopg.connect(scratch.url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO tasks (id, user_id, title, due_date, due_at) OVERRIDING SYSTEM VALUE VALUES"
+                " (1, 'u', 'far day', '9999-12-31', NULL), (2, 'u', 'far instant', NULL, '9999-12-31 23:00+00'),"
+                " (3, 'u', 'early instant', NULL, '0001-01-01 10:00+00'), (4, 'u', 'fine', '9998-12-31', NULL),"
+                " (5, 'u', 'fine too', NULL, '1000-01-01 00:00+14')"
+            )
+            conn.execute(
+                "INSERT INTO user_preferences (user_id, timezone) VALUES ('u', 'right/UTC'), ('v', 'Asia/Tokyo')"
+            )
+
+            migrate(scratch.url)
+
+            tasks = conn.execute(
+                "SELECT id, due_date IS NULL AND due_at IS NULL, version FROM tasks ORDER BY id"
+            ).fetchall()
+            zones = conn.execute("SELECT user_id, timezone FROM user_preferences").fetchall()
+        assert tasks == [(1, True, 2), (2, True, 2), (3, True, 2), (4, False, 1), (5, False, 1)]
+        assert zones == [("v", "Asia/Tokyo")]
+    finally:
+        scratch.drop()
