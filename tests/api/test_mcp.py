@@ -406,6 +406,18 @@ def test_a_host_header_that_is_no_host_is_refused_not_echoed(host: str) -> None:
     assert all("www-authenticate" not in response.headers for response in responses)
 
 
+def test_every_route_that_reads_the_host_documents_its_400() -> None:
+    from mcp_api.app import app
+
+    paths = app.openapi()["paths"]
+
+    assert {path: sorted(m for m, op in ops.items() if "400" in op["responses"]) for path, ops in paths.items()} == {
+        "/mcp": ["delete", "get", "post"],
+        "/.well-known/oauth-protected-resource": ["get"],
+        "/.well-known/oauth-protected-resource/mcp": ["get"],
+    }
+
+
 @pytest.mark.parametrize("host", ["todo.example.com", "localhost:8000", "todo.example.com."])
 def test_a_host_with_a_port_or_an_ipv6_address_names_its_own_metadata(host: str) -> None:
     event, route = http_event("GET", "/.well-known/oauth-protected-resource/mcp")

@@ -82,6 +82,8 @@ class McpExchange(Response):
 
 
 _JSON_RPC = {"application/json": {"schema": {"type": "object", "description": "A JSON-RPC 2.0 message"}}}
+# Where the endpoint's URL comes from the Host header (MCP_RESOURCE_URL unset), and it is no host.
+_BAD_HOST = "Without MCP_RESOURCE_URL: a `Host` header that is not a host name and port"
 
 
 @router.post(
@@ -98,7 +100,8 @@ _JSON_RPC = {"application/json": {"schema": {"type": "object", "description": "A
         200: {"description": "The JSON-RPC response", "content": _JSON_RPC},
         202: {"description": "A notification, accepted"},
         400: {
-            "description": "Not one JSON-RPC message for the protocol revision (a JSON-RPC error)",
+            "description": "Not one JSON-RPC message for the protocol revision (a JSON-RPC error); or, "
+            "without MCP_RESOURCE_URL, a `Host` header that is not a host name and port (`detail`)",
             "content": _JSON_RPC,
         },
         401: documented("No valid token; `WWW-Authenticate` names the resource metadata"),
@@ -120,6 +123,7 @@ def _method_not_allowed(detail: str) -> JSONResponse:
 # to get one (401 with the resource metadata), whichever method it probes with.
 _NOT_ALLOWED: dict[int | str, dict[str, Any]] = {
     **AUTHENTICATED_RESPONSES,
+    400: documented(_BAD_HOST),
     405: documented("Not offered (`Allow: POST`)"),
 }
 
@@ -145,8 +149,8 @@ class ProtectedResourceMetadata(BaseModel):
     resource_name: str = "Todo API"
 
 
-@router.get(METADATA_PATH + MCP_PATH, response_model_exclude_none=True)
-@router.get(METADATA_PATH, response_model_exclude_none=True)
+@router.get(METADATA_PATH + MCP_PATH, response_model_exclude_none=True, responses={400: documented(_BAD_HOST)})
+@router.get(METADATA_PATH, response_model_exclude_none=True, responses={400: documented(_BAD_HOST)})
 async def protected_resource_metadata(request: Request) -> ProtectedResourceMetadata:
     """What the MCP endpoint is, and which authorization servers issue tokens for it."""
     settings = get_settings()

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from todo_common.models import BIGINT_MAX, clean_text
 
 MAX_CURSOR_LENGTH = 600
-# What a sort's key is: an instant, a text (titles), or a number (ids, priority ranks).
-# What a sort key is in SQL: a timestamptz, text, or a bigint or integer (which bound what it may hold).
+# What a sort key is in SQL: a timestamptz, text (titles), or a bigint (ids) or integer (priority
+# ranks), whose range bounds what a cursor may hold.
 KeyKind = Literal["instant", "text", "bigint", "integer"]
 _INTEGER_LIMITS = {"bigint": BIGINT_MAX, "integer": 2**31 - 1}
 
